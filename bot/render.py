@@ -1,0 +1,160 @@
+"""Rendering: an :class:`~bot.answer.Answer` or a record → text a person reads.
+
+Three forms: plain text for the terminal, Telegram HTML (every piece of record
+and user text escaped, so ``<b>`` or ``&`` in a record shows literally), and
+the JSON object of ``python -m bot ask --json``.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+from bot.answer import Answer, Citation
+from bot.knowledge import KnowledgeBase
+from bot.schema import Record
+
+
+def _marked(citation: Citation, mark: Callable[[str], str], plain: Callable[[str], str]) -> str:
+    """The snippet with the question's words passed through ``mark``."""
+    out, last = [], 0
+    for start, end in citation.marks:
+        out.append(plain(citation.snippet[last:start]))
+        out.append(mark(citation.snippet[start:end]))
+        last = end
+    out.append(plain(citation.snippet[last:]))
+    return "".join(out)
+
+
+def _notes_text(citation: Citation) -> str:
+    return "".join(f" {note}." for note in citation.notes)
+
+
+def citation_text(citation: Citation) -> str:
+    """One cited line and its snippet, plain text."""
+    snippet = _marked(citation, lambda w: f"*{w}*", str)
+    return (
+        f"• {citation.date_text} — {citation.claimant}: {citation.claim}"
+        f"{_notes_text(citation)} [{citation.claim_id}]\n"
+        f"  “{snippet}”"
+    )
+
+
+def answer_text(answer: Answer) -> str:
+    """The whole answer as plain text, as ``python -m bot ask`` prints it."""
+    lines = [answer.lead]
+    lines += [citation_text(c) for c in answer.citations]
+    if answer.more:
+        lines.append(f"(+{answer.more} more matching records)")
+    lines += [f"Source: “{s}”" for s in answer.sources]
+    return "\n".join(lines)
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def citation_html(citation: Citation, *, short: bool = False) -> str:
+    """One cited line, Telegram HTML; ``short`` leaves out the snippet."""
+    notes = "".join(f" <i>{_e(n)}.</i>" for n in citation.notes)
+    line = (
+        f"• <b>{_e(citation.date_text)}</b> — {_e(citation.claimant)}: {_e(citation.claim)}"
+        f"{notes} <code>[{_e(citation.claim_id)}]</code>"
+    )
+    if short:
+        return line
+    snippet = _marked(citation, lambda w: f"<b>{_e(w)}</b>", _e)
+    return f"{line}\n<blockquote>{snippet}</blockquote>"
+
+
+def answer_html(answer: Answer, *, short: bool = False) -> str:
+    """The answer as Telegram HTML. ``short``: for groups and inline, no snippets."""
+    lines = [f"<b>{_e(answer.lead)}</b>" if answer.found else _e(answer.lead)]
+    lines += [citation_html(c, short=short) for c in answer.citations]
+    if answer.more:
+        lines.append(f"<i>+{answer.more} more matching records</i>")
+    lines += [f"Source: “{_e(s)}”" for s in answer.sources]
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    """The ``ask --json`` object."""
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "answer": answer_text(answer),
+        "citations": [c.to_json() for c in answer.citations],
+    }
+
+
+def _record_lines(record: Record, knowledge: KnowledgeBase | None) -> list[tuple[str, str]]:
+    """(label, value) pairs of a whole record, in reading order."""
+    pairs = [
+        ("Claim", record.claim),
+        ("Claimant", record.claimant),
+        ("Date", record.date_text + (f" ({record.date_note})" if record.date_note else "")),
+        ("Status", record.status),
+    ]
+    if record.quote:
+        pairs.append(("Quote", f"“{record.quote}”"))
+    for label, ids in (("Denied by", record.denied_by), ("Answers", record.contradicts)):
+        for other_id in ids:
+            other = knowledge.by_id.get(other_id) if knowledge else None
+            pairs.append(
+                (label, f"{other.claimant}: {other.claim} [{other_id}]" if other else other_id)
+            )
+    src = record.source
+    source_bits = [b for b in (src.title and f"“{src.title}”", src.publisher, src.published) if b]
+    if source_bits:
+        pairs.append(("Source", ", ".join(source_bits)))
+    if src.url:
+        pairs.append(("URL", src.url))
+    pairs.append(("Excerpt", f"“{src.excerpt}”"))
+    if record.entities:
+        pairs.append(("Entities", ", ".join(record.entities)))
+    if record.tags:
+        pairs.append(("Tags", ", ".join(record.tags)))
+    return pairs
+
+
+def record_text(record: Record, knowledge: KnowledgeBase | None = None) -> str:
+    """A whole record, plain text."""
+    return "\n".join(
+        [f"[{record.id}]"] + [f"{k}: {v}" for k, v in _record_lines(record, knowledge)]
+    )
+
+
+def record_html(record: Record, knowledge: KnowledgeBase | None = None) -> str:
+    """A whole record, Telegram HTML, for ``/claim ID``."""
+    lines = [f"<code>[{_e(record.id)}]</code>"]
+    lines += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in _record_lines(record, knowledge)]
+    return "\n".join(lines)
+
+
+def split_message(text: str, limit: int) -> list[str]:
+    """Split text into chunks of at most ``limit`` characters, on line boundaries.
+
+    A single line longer than the limit is cut at the last space before it.
+    Used on HTML, so callers keep each line's tags balanced (every line we
+    render closes what it opens).
+    """
+    chunks: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            cut = line.rfind(" ", 0, limit)
+            cut = cut if cut > 0 else limit
+            if current:
+                chunks.append(current)
+                current = ""
+            chunks.append(line[:cut])
+            line = line[cut:].lstrip()
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            chunks.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        chunks.append(current)
+    return chunks

@@ -1,0 +1,150 @@
+"""The search index: claim records → weighted terms → BM25 ranking.
+
+Ranking model: rank-bm25's ``BM25Plus`` (k1=1.2, b=0.75, delta=1.0). Why not
+``BM25Okapi``: it floors negative IDF at ``epsilon * average_idf``, so on a
+small knowledge base a term present in half or more of the records scores 0,
+and a two-record corpus can score everything 0 (rank_bm25 issues #29, #39,
+#43). BM25Plus's IDF, log((N+1)/df), is positive for every term at every
+corpus size, and its delta rewards each matched term, so records that match
+more of the question's words rank first. ``bot.scoring.SparseBM25`` computes
+the very same scores from postings, touching only the question's terms.
+
+Fields are weighted by repetition: BM25 saturates term frequency, so a match
+in the claim (x3) counts more than one in the quote, claimant, entities and
+tags (x2), which count more than one in the source excerpt (x1).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from bot.knowledge import KnowledgeBase
+from bot.schema import Record
+from bot.scoring import SparseBM25
+from bot.text import Analyzer
+
+K1, B, DELTA = 1.2, 0.75, 1.0
+
+#: (field weight, text getter) pairs: how each record field feeds the index.
+FIELD_WEIGHTS: tuple[tuple[int, str], ...] = (
+    (3, "claim"),
+    (2, "quote"),
+    (2, "claimant"),
+    (2, "entities"),
+    (2, "tags"),
+    (1, "excerpt"),
+    (1, "date"),
+)
+
+# Words a question wraps around its topic; they say nothing about which record
+# answers it, and left in they would make an on-topic question look off-topic.
+# Reporting verbs are here too: every record is something reported or said.
+QUESTION_FILLER = frozenset(
+    """
+    report reported reporting reports claim claimed claims announce announced
+    write wrote written note noted mention mentioned
+    news latest recent recently current currently update updates info information detail
+    details happen happened happening go going give show find look explain summary summarize
+    summarise mean meant think thought today now ago date time year month day
+    """.split()
+)
+
+
+def field_texts(record: Record) -> dict[str, list[str]]:
+    """The texts of each indexed field of a record."""
+    return {
+        "claim": [record.claim],
+        "quote": [record.quote] if record.quote else [],
+        "claimant": [record.claimant],
+        "entities": list(record.entities),
+        "tags": [t.replace("-", " ") for t in record.tags],
+        "excerpt": [record.source.excerpt],
+        "date": [record.date_text],
+    }
+
+
+def document_terms(analyzer: Analyzer, record: Record) -> list[str]:
+    """A record's weighted term list, as it goes into BM25."""
+    texts = field_texts(record)
+    terms: list[str] = []
+    for weight, name in FIELD_WEIGHTS:
+        field_terms = [t for text in texts[name] for t in analyzer.terms(text)]
+        terms.extend(field_terms * weight)
+    return terms
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One record found for a question."""
+
+    record: Record
+    #: rank-bm25's score: comparable only within one question.
+    score: float
+    #: The score above what a record matching none of the terms gets (BM25Plus
+    #: adds idf * delta for every query term to every record).
+    relevance: float
+    #: The question's terms this record contains.
+    matched: frozenset[str]
+    #: IDF-weighted share of the question's terms that the record contains (0..1).
+    coverage: float
+
+
+class Index:
+    """Search over one knowledge base; immutable, so it can be swapped whole on reload."""
+
+    def __init__(self, knowledge: KnowledgeBase, analyzer: Analyzer, scorer: SparseBM25) -> None:
+        self.knowledge = knowledge
+        self.analyzer = analyzer
+        self.scorer = scorer
+        self._record_terms: dict[int, frozenset[str]] = {}
+        # Filler words as the analyzer spells them (stemmed, aliased).
+        self._filler = analyzer.term_set(QUESTION_FILLER)
+
+    @classmethod
+    def build(cls, knowledge: KnowledgeBase) -> Index:
+        analyzer = Analyzer(knowledge.aliases)
+        corpus = [document_terms(analyzer, r) for r in knowledge.records]
+        return cls(knowledge, analyzer, SparseBM25.fit(corpus, k1=K1, b=B, delta=DELTA))
+
+    def __len__(self) -> int:
+        return len(self.knowledge.records)
+
+    def question_terms(self, question: str) -> list[str]:
+        """The question's content terms, in order, without repeats or filler."""
+        seen: dict[str, None] = {}
+        for term in self.analyzer.terms(question):
+            if term not in self._filler:
+                seen.setdefault(term, None)
+        return list(seen)
+
+    def weight(self, term: str) -> float:
+        """How much a term says: its IDF; an unknown term counts as the rarest kind."""
+        idf = self.scorer.idf(term)
+        return idf if idf is not None else math.log(len(self) + 1)
+
+    def terms_of(self, position: int) -> frozenset[str]:
+        # Analysed on demand: only for the few records a question cites.
+        terms = self._record_terms.get(position)
+        if terms is None:
+            terms = frozenset(document_terms(self.analyzer, self.knowledge.records[position]))
+            if len(self._record_terms) < 4096:
+                self._record_terms[position] = terms
+        return terms
+
+    def search(self, question: str | Sequence[str], limit: int = 10) -> list[Hit]:
+        """Records that share terms with the question, best first."""
+        terms = self.question_terms(question) if isinstance(question, str) else list(question)
+        if not terms:
+            return []
+        positions, scores = self.scorer.top_k(terms, limit)
+        total = sum(self.weight(t) for t in terms)
+        baseline = DELTA * sum(self.scorer.idf(t) or 0.0 for t in terms)
+        hits = []
+        for position, score in zip(positions.tolist(), scores.tolist(), strict=True):
+            matched = frozenset(terms) & self.terms_of(position)
+            coverage = sum(self.weight(t) for t in matched) / total
+            record = self.knowledge.records[position]
+            hits.append(Hit(record, score, score - baseline, matched, coverage))
+        return hits

@@ -1,0 +1,126 @@
+"""Text analysis shared by records and questions: words → search terms.
+
+Both sides go through the same :class:`Analyzer`, so a question about a "UAV
+plant in Moscow" meets a record about a "drone factory east of Moscow":
+
+1. Unicode-aware word splitting that keeps numbers and hyphenated names
+   (``Mohajer-6`` gives ``mohajer-6`` plus its parts ``mohajer`` and ``6``).
+2. "US" / "U.S." (upper case only) become ``usa`` before lowercasing, so the
+   country is not lost as the stop word "us".
+3. Lowercasing, English stop words dropped, Snowball (Porter2) stemming.
+4. Aliases from the knowledge base: every phrase of an alias group becomes the
+   group's canonical term (longest phrase first).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import Stemmer
+
+# Words too common to tell records apart. Question words (when, who, where,
+# how) are here too: answer.py reads them from the raw question instead.
+STOP_WORDS = frozenset(
+    """
+    a about above after again against all also am an and any are aren't as at be because
+    been before being below between both but by can can't cannot could couldn't did didn't
+    do does doesn't doing don't down during each few for from further get got had hadn't
+    has hasn't have haven't having he he'd he'll he's her here here's hers herself him
+    himself his how how's i i'd i'll i'm i've if in into is isn't it it's its itself just
+    let's me more most mustn't my myself no nor not of off on once only or other ought our
+    ours ourselves out over own same shan't she she'd she'll she's should shouldn't so some
+    such tell than that that's the their theirs them themselves then there there's these
+    they they'd they'll they're they've this those through to too under until up us very
+    was wasn't we we'd we'll we're we've were weren't what what's when when's where where's
+    which while who who's whom why why's will with won't would wouldn't you you'd you'll
+    you're you've your yours yourself yourselves
+    please know anything something thing things say said says tell told ever yet
+    """.split()
+)
+
+# A word: letters/digits (any script), optionally joined by hyphens or
+# apostrophes inside the word ("Mohajer-6", "Ukraine's").
+_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+_US = re.compile(r"(?<![\w.])U\.?S\.?(?:A\.?)?(?![\w])")
+
+
+def _clean(text: str) -> str:
+    # NFKC folds full-width and compatibility forms; control characters become
+    # spaces so they can neither join nor hide words.
+    text = unicodedata.normalize("NFKC", text)
+    return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
+
+
+def words(text: str) -> list[str]:
+    """Split text into lowercase words, keeping hyphenated names whole."""
+    text = _US.sub(" usa ", _clean(text))
+    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+
+
+@dataclass
+class Analyzer:
+    """Turns text into search terms; built once per knowledge base (for its aliases)."""
+
+    aliases: Sequence[Sequence[str]] = ()
+    _stemmer: Stemmer.Stemmer = field(init=False, repr=False)
+    _phrases: dict[tuple[str, ...], str] = field(init=False, repr=False)
+    _longest: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._stemmer = Stemmer.Stemmer("english")
+        self._phrases = {}
+        for group in self.aliases:
+            canonical = self._plain(group[0])
+            if not canonical:
+                continue
+            target = " ".join(canonical)
+            for phrase in group:
+                stems = tuple(self._plain(phrase))
+                if stems and stems != tuple(canonical):
+                    self._phrases.setdefault(stems, target)
+        self._longest = max((len(p) for p in self._phrases), default=1)
+
+    def _plain(self, text: str) -> list[str]:
+        """Words → stems, no aliases; stop words kept out except inside names."""
+        out: list[str] = []
+        for word in words(text):
+            word = word.removesuffix("'s")
+            if word in STOP_WORDS:
+                continue
+            out.append(self._stem(word))
+            if "-" in word:
+                out.extend(self._stem(p) for p in word.split("-") if p not in STOP_WORDS)
+        return out
+
+    def _stem(self, word: str) -> str:
+        if "-" in word or word.isdigit():
+            return word
+        return self._stemmer.stemWord(word)
+
+    def terms(self, text: str) -> list[str]:
+        """The search terms of a text, in order, aliases mapped to canonical terms."""
+        stems = self._plain(text)
+        if not self._phrases:
+            return stems
+        out: list[str] = []
+        i = 0
+        while i < len(stems):
+            for size in range(min(self._longest, len(stems) - i), 0, -1):
+                target = self._phrases.get(tuple(stems[i : i + size]))
+                if target is not None:
+                    out.extend(target.split())
+                    i += size
+                    break
+            else:
+                out.append(stems[i])
+                i += 1
+        return out
+
+    def term_set(self, texts: Iterable[str]) -> set[str]:
+        out: set[str] = set()
+        for text in texts:
+            out.update(self.terms(text))
+        return out
