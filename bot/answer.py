@@ -21,9 +21,13 @@ from typing import Literal
 
 from bot.schema import Record, date_sort_key
 from bot.search import Hit, Index
+from bot.text import clean
 
 #: A record must hold at least this share of the question's weighted terms.
-MIN_COVERAGE = 0.5
+#: 0.4: one unknown word as rare as the rarest known one outweighs two common
+#: words ("weather in Moscow" abstains), but not a rare word plus another
+#: ("Shahed drone prices" still finds the Shahed records).
+MIN_COVERAGE = 0.4
 #: Further records join the answer when they score at least this share of the best.
 RELATIVE_SCORE = 0.6
 #: At most this many records are cited in one answer.
@@ -38,14 +42,14 @@ EMPTY_QUESTION = "Please ask a question in words, e.g. “When was the factory r
 
 _SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
 _NUMBER = re.compile(
-    r"\b(?:\d[\d,.]*\s*(?:%|percent)?|hundreds|thousands|dozens|millions|"
-    r"one|two|three|four|five|six|seven|eight|nine|ten|several|many)\b(?:\s+of)?"
+    r"(?<![\w-])(?:\d[\d,.]*\s*(?:%|percent)?|hundreds|thousands|dozens|millions|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten|several|many)\b(?!-)(?:\s+of)?"
     r"(?:\s+[\w’'-]+){0,3}",
     re.IGNORECASE,
 )
 _PLACE = re.compile(
-    r"\b(?:in|into|east of|west of|north of|south of|near|via|across|from|to|at)\s+"
-    r"((?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)"
+    r"\b(?:(?P<where>(?:east|west|north|south) of|near|outside|across|via)|in|into|from|at)\s+"
+    r"(?P<place>(?:the\s+)?[A-Z][\w’'-]*(?:\s+(?:of\s+)?[A-Z][\w’'-]*)*)"
 )
 
 
@@ -127,15 +131,23 @@ def _marks(index: Index, text: str, terms: frozenset[str]) -> tuple[tuple[int, i
 
 
 def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
-    """The excerpt sentence(s) sharing the most weighted terms with the question."""
+    """The excerpt sentence that best carries this record's claim and the question's words.
+
+    An excerpt can hold a neighbouring sentence for context; the claim's own
+    words pick the sentence the record rests on, the question's words break ties.
+    """
     candidates = sentences(record.source.excerpt)
+    if len(candidates) == 1:
+        return candidates[0]
+    claim_terms = set(index.analyzer.terms(record.claim))
+    question_weight = sum(index.weight(t) for t in terms) or 1.0
 
     def gain(sentence: str) -> float:
-        found = terms & set(index.analyzer.terms(sentence))
-        return sum(index.weight(t) for t in found)
+        found = set(index.analyzer.terms(sentence))
+        claim_share = len(claim_terms & found) / max(1, len(claim_terms))
+        return claim_share + sum(index.weight(t) for t in terms & found) / question_weight
 
-    best = max(candidates, key=gain)  # max keeps the first of equals
-    return best
+    return max(candidates, key=gain)  # max keeps the first of equals
 
 
 def _notes(index: Index, record: Record) -> tuple[str, ...]:
@@ -152,6 +164,11 @@ def _notes(index: Index, record: Record) -> tuple[str, ...]:
     if record.status in ("denied", "disputed") and not record.denied_by:
         notes.append(f"Status: {record.status}")
     return tuple(notes)
+
+
+def short_claimant(claimant: str) -> str:
+    """The claimant without its curator's parenthetical, for one-line leads."""
+    return re.sub(r"\s*\([^)]*\)", "", claimant).strip() or claimant
 
 
 def _clip(text: str, limit: int) -> str:
@@ -180,6 +197,7 @@ def cite(index: Index, hit: Hit) -> Citation:
 
 def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
     top = cited[0]
+    who = short_claimant(top.claimant)
     if kind == "when":
         if timeline:
             first, last = cited[0], cited[-1]
@@ -189,23 +207,26 @@ def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
                 else f"all in {first.date_text}"
             )
             return f"{len(cited)} records, {span} (earliest first):"
-        return f"{top.date_text} — {top.claimant}."
+        return f"{top.date_text} — {who}: {top.claim}"
     if kind == "who":
-        return f"{top.claimant} ({top.date_text})."
+        return f"{who} ({top.date_text}): {top.claim}"
     if kind == "where":
-        place = _PLACE.search(top.snippet) or _PLACE.search(top.claim)
-        if place:
-            return f"{place.group(1)} — according to {top.claimant} ({top.date_text})."
+        found = _PLACE.search(top.claim) or _PLACE.search(top.snippet)
+        if found:
+            place = " ".join(p for p in (found.group("where"), found.group("place")) if p)
+            return f"{place[0].upper()}{place[1:]} — {who} ({top.date_text}): {top.claim}"
     if kind == "how_many":
-        figure = _NUMBER.search(top.snippet) or _NUMBER.search(top.claim)
-        if figure:
-            return f"“{figure.group(0).strip()}” — according to {top.claimant} ({top.date_text})."
-    return f"{top.claimant} ({top.date_text}): {top.claim}"
+        for c in cited:  # the best-ranked record that states a figure
+            figure = _NUMBER.search(c.claim)
+            if figure:
+                who = short_claimant(c.claimant)
+                return f"“{figure.group(0).strip()}” — {who} ({c.date_text}): {c.claim}"
+    return f"{who} ({top.date_text}): {top.claim}"
 
 
 def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     """Answer a question from the index, citing records, or abstain."""
-    question = " ".join(question.split())[:MAX_QUESTION_CHARS]
+    question = " ".join(clean(question).split())[:MAX_QUESTION_CHARS]
     kind = question_kind(question)
     terms = index.question_terms(question)
     if not terms:
@@ -215,6 +236,10 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
         return Answer(question, False, kind, NO_RECORDS)
     best = hits[0].relevance
     kept = [h for h in hits if h.relevance >= RELATIVE_SCORE * best]
+    # A denial cited beside the claim it denies is already shown as that
+    # claim's note (with its id): one line, not two.
+    shown = {h.record.id for h in kept}
+    kept = kept[:1] + [h for h in kept[1:] if not set(h.record.contradicts) & shown]
     more = max(0, len(kept) - limit)
     cited = [cite(index, h) for h in kept[:limit]]
     timeline = kind == "when" and len(cited) > 1

@@ -139,9 +139,13 @@ def human_date(value: str) -> str:
 
 
 def date_sort_key(value: str) -> tuple[int, int, int]:
-    """Sort partial dates chronologically; a bare year sorts before its months."""
+    """Sort partial dates chronologically; an unknown month or day sorts last.
+
+    "2023" may mean any day of 2023, so a timeline lists it after the dated
+    records of that year rather than pretending it came first.
+    """
     year, month, day, *_ = [*(int(p) for p in value.split("-")), 0, 0]
-    return year, month, day
+    return year, month or 13, day or 32
 
 
 class _Model(BaseModel):

@@ -38,6 +38,9 @@ STOP_WORDS = frozenset(
     which while who who's whom why why's will with won't would wouldn't you you'd you'll
     you're you've your yours yourself yourselves
     please know anything something thing things say said says tell told ever yet
+    many much first last every another whether within without upon among whose whatever
+    however therefore thus hence may might must shall one's there's still even already
+    getting gets become becoming became
     """.split()
 )
 
@@ -47,7 +50,7 @@ _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 _US = re.compile(r"(?<![\w.])U\.?S\.?(?:A\.?)?(?![\w])")
 
 
-def _clean(text: str) -> str:
+def clean(text: str) -> str:
     # NFKC folds full-width and compatibility forms; control characters become
     # spaces so they can neither join nor hide words.
     text = unicodedata.normalize("NFKC", text)
@@ -56,7 +59,7 @@ def _clean(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split text into lowercase words, keeping hyphenated names whole."""
-    text = _US.sub(" usa ", _clean(text))
+    text = _US.sub(" usa ", clean(text))
     return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
 
 

@@ -1,0 +1,80 @@
+"""The index: field weights, BM25 variant on tiny corpora, coverage."""
+
+from __future__ import annotations
+
+import rank_bm25
+
+from bot.knowledge import KnowledgeBase
+from bot.schema import Record
+from bot.search import Index
+
+
+def make_record(rid: str, claim: str, excerpt: str | None = None, **extra: object) -> Record:
+    return Record.model_validate(
+        {
+            "id": rid,
+            "claim": claim,
+            "claimant": extra.pop("claimant", "Someone"),
+            "date": extra.pop("date", "2023-06"),
+            "status": "reported",
+            "source": {"title": "A source", "excerpt": excerpt or claim},
+            **extra,
+        }
+    )
+
+
+def tiny_index(*records: Record, aliases: tuple[tuple[str, ...], ...] = ()) -> Index:
+    return Index.build(KnowledgeBase(records=records, aliases=aliases))
+
+
+def test_okapi_pitfall_that_bm25plus_avoids() -> None:
+    # With two documents, a term in one of them has Okapi IDF log(1.5/1.5) = 0:
+    # rank-bm25's BM25Okapi scores every document 0 and cannot rank at all.
+    corpus = [["drone", "factory"], ["grain", "deal"]]
+    assert list(rank_bm25.BM25Okapi(corpus).get_scores(["factory"])) == [0.0, 0.0]
+    plus = rank_bm25.BM25Plus(corpus).get_scores(["factory"])
+    assert plus[0] > plus[1]
+
+
+def test_two_record_corpus_finds_the_matching_record() -> None:
+    index = tiny_index(
+        make_record("a-drone-factory", "Iran builds a drone factory."),
+        make_record("b-grain-deal", "A grain deal was signed."),
+    )
+    hits = index.search("drone factory")
+    assert [h.record.id for h in hits] == ["a-drone-factory"]
+    assert hits[0].coverage == 1.0
+
+
+def test_term_in_every_record_still_counts_on_a_small_corpus() -> None:
+    # "iran" is in all three records: Okapi would give it IDF 0 or less.
+    index = tiny_index(
+        make_record("a-one", "Iran sends drones."),
+        make_record("b-two", "Iran sends shells."),
+        make_record("c-three", "Iran talks peace."),
+    )
+    hits = index.search("Iran")
+    assert len(hits) == 3 and all(h.relevance > 0 for h in hits)
+
+
+def test_a_match_in_the_claim_outranks_one_in_the_excerpt() -> None:
+    index = tiny_index(
+        make_record("a-excerpt-only", "Russia buys shells.", "Shells and a factory were named."),
+        make_record("b-claim", "Iran plans a factory.", "Iran plans a plant."),
+        make_record("c-other", "Grain was shipped.", "Grain was shipped."),
+    )
+    assert [h.record.id for h in index.search("factory")] == ["b-claim", "a-excerpt-only"]
+
+
+def test_aliases_apply_to_questions_and_records(index: Index) -> None:
+    hits = index.search("UAV plant Moscow")
+    assert hits and "factori" in hits[0].matched and "drone" in hits[0].matched
+
+
+def test_unknown_words_weigh_as_the_rarest_and_lower_coverage(index: Index) -> None:
+    hits = index.search("weather in Moscow")
+    assert hits and max(h.coverage for h in hits) < 0.2
+
+
+def test_question_filler_is_not_a_search_term(index: Index) -> None:
+    assert index.question_terms("latest news: when was the factory reported?") == ["factori"]
