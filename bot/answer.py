@@ -145,7 +145,8 @@ def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
     def gain(sentence: str) -> float:
         found = set(index.analyzer.terms(sentence))
         claim_share = len(claim_terms & found) / max(1, len(claim_terms))
-        return claim_share + sum(index.weight(t) for t in terms & found) / question_weight
+        question_share = sum(index.weight(t) for t in terms & found) / question_weight
+        return claim_share + 0.25 * question_share
 
     return max(candidates, key=gain)  # max keeps the first of equals
 
@@ -200,13 +201,7 @@ def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
     who = short_claimant(top.claimant)
     if kind == "when":
         if timeline:
-            first, last = cited[0], cited[-1]
-            span = (
-                f"from {first.date_text} to {last.date_text}"
-                if first.date != last.date
-                else f"all in {first.date_text}"
-            )
-            return f"{len(cited)} records, {span} (earliest first):"
+            return f"First in {top.date_text} — {len(cited)} records, earliest first:"
         return f"{top.date_text} — {who}: {top.claim}"
     if kind == "who":
         return f"{who} ({top.date_text}): {top.claim}"

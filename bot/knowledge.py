@@ -144,7 +144,10 @@ def _parse(raw: bytes, name: str) -> tuple[Any, yaml.Node | None, list[Problem]]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
-        detail = " ".join(str(p) for p in (exc.context, exc.problem) if p)
+        context = exc.context
+        if context and exc.context_mark and exc.context_mark is not mark:
+            context += f" (started at line {exc.context_mark.line + 1})"
+        detail = " ".join(str(p) for p in (context, exc.problem) if p)
         return None, None, [Problem(name, line, message=f"YAML syntax error: {detail}")]
     except yaml.YAMLError as exc:
         return None, None, [Problem(name, message=f"YAML error: {exc}")]
