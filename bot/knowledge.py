@@ -27,7 +27,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from bot.schema import AliasFile, Record
+from bot.schema import AliasFile, Record, yaml_type_name
 
 ALIAS_FILE = "aliases.yaml"
 RECORD_SUFFIXES = (".yaml", ".yml")
@@ -81,18 +81,36 @@ class KnowledgeBase:
 
 
 class _StrictLoader(yaml.SafeLoader):
-    """A safe loader that records where each mapping key stands.
+    """PyYAML's safe loader, with impossible dates left to the schema to report.
 
-    Duplicate keys are found on the node tree before construction (PyYAML would
-    silently keep the last one).
+    An unquoted ``2023-02-30`` makes PyYAML's timestamp constructor raise a
+    bare ValueError; keeping the text lets the schema name record and field.
     """
 
+    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
 
-def _duplicate_keys(node: yaml.Node, file: str) -> list[Problem]:
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:timestamp", _StrictLoader.construct_yaml_timestamp)
+
+EMPTY_FILE = "the file is empty; add records or delete it"
+
+
+def _duplicate_keys(
+    node: yaml.Node, file: str, label: str | None = None, prefix: str = ""
+) -> list[Problem]:
+    """Duplicate mapping keys below ``node``: PyYAML would silently keep the last one."""
     problems: list[Problem] = []
-    stack = [node]
+    visited: set[int] = set()  # aliases can make the node graph cyclic
+    stack = [(node, prefix)]
     while stack:
-        current = stack.pop()
+        current, path = stack.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
         if isinstance(current, yaml.MappingNode):
             seen: dict[Any, int] = {}
             for key_node, value_node in current.value:
@@ -103,17 +121,55 @@ def _duplicate_keys(node: yaml.Node, file: str) -> list[Problem]:
                         Problem(
                             file,
                             line,
-                            field=str(key),
-                            message=f"duplicate key {key!r} (first at line {seen[key]}); "
+                            label,
+                            path + str(key),
+                            f"duplicate key {key!r} (first at line {seen[key]}); "
                             "YAML would silently keep only the last one",
                         )
                     )
                 elif key is not None:
                     seen[key] = line
-                stack.append(value_node)
+                stack.append((value_node, f"{path}{key}."))
         elif isinstance(current, yaml.SequenceNode):
-            stack.extend(current.value)
+            stack.extend((item, path) for item in current.value)
     return problems
+
+
+def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> Problem:
+    """Turn PyYAML's error into one line that says what to do."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        line = text[: exc.position].count("\n") + 1
+        return Problem(
+            name,
+            line,
+            message=f"the file holds a control character (#x{exc.character:04x}) "
+            "that YAML does not allow; remove it",
+        )
+    if not isinstance(exc, yaml.MarkedYAMLError):
+        return Problem(name, message=f"YAML error: {exc}")
+    mark = exc.problem_mark or exc.context_mark
+    line = mark.line + 1 if mark else None
+    problem = exc.problem or ""
+    if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
+        tag = (exc.problem_mark and problem.split("'")[1]) or problem
+        tag = tag.replace("tag:yaml.org,2002:", "!!")
+        return Problem(
+            name,
+            line,
+            message=f"YAML tag {tag!r} is not allowed: records hold only text, numbers, "
+            "lists and mappings",
+        )
+    if isinstance(exc, yaml.composer.ComposerError) and "single document" in (exc.context or ""):
+        return Problem(
+            name,
+            line,
+            message="a second YAML document starts here ('---'); put all records in one list",
+        )
+    context = exc.context
+    if context and exc.context_mark and exc.context_mark is not mark:
+        context += f" (started at line {exc.context_mark.line + 1})"
+    detail = " ".join(str(p) for p in (context, problem) if p)
+    return Problem(name, line, message=f"YAML syntax error: {detail}")
 
 
 def _parse(raw: bytes, name: str) -> tuple[Any, yaml.Node | None, list[Problem]]:
@@ -121,39 +177,22 @@ def _parse(raw: bytes, name: str) -> tuple[Any, yaml.Node | None, list[Problem]]
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return (
-            None,
-            None,
-            [Problem(name, message=f"not UTF-8 text (byte {exc.start}): save the file as UTF-8")],
-        )
-    if not text.strip() or all(
-        not line.strip() or line.lstrip().startswith("#") for line in text.splitlines()
-    ):
-        return None, None, [Problem(name, message="the file is empty; add records or delete it")]
-    loader = _StrictLoader(text)
+        message = f"not UTF-8 text (byte {exc.start}): save the file as UTF-8"
+        return None, None, [Problem(name, message=message)]
     try:
-        node = loader.get_single_node()
-        if node is None:
-            return (
-                None,
-                None,
-                [Problem(name, message="the file is empty; add records or delete it")],
-            )
-        problems = _duplicate_keys(node, name)
-        data = loader.construct_document(node)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else None
-        context = exc.context
-        if context and exc.context_mark and exc.context_mark is not mark:
-            context += f" (started at line {exc.context_mark.line + 1})"
-        detail = " ".join(str(p) for p in (context, exc.problem) if p)
-        return None, None, [Problem(name, line, message=f"YAML syntax error: {detail}")]
+        loader = _StrictLoader(text)  # the reader checks characters here already
+        try:
+            node = loader.get_single_node()
+            data = None if node is None else loader.construct_document(node)
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
-        return None, None, [Problem(name, message=f"YAML error: {exc}")]
-    finally:
-        loader.dispose()
-    return data, node, problems
+        return None, None, [_yaml_problem(exc, name, text)]
+    except RecursionError:
+        return None, None, [Problem(name, message="YAML nested too deeply to read")]
+    if data is None:  # nothing, only comments, or a lone ~ / null / ---
+        return None, None, [Problem(name, message=EMPTY_FILE)]
+    return data, node, []
 
 
 def _field_lines(node: yaml.Node | None) -> dict[str, int]:
@@ -184,35 +223,43 @@ def _pydantic_problems(
     return problems
 
 
+def _label(index: int, item: Any) -> str:
+    rid = item.get("id") if isinstance(item, dict) else None
+    return f"record {index}" + (f" ({rid})" if isinstance(rid, str) else "")
+
+
 def _load_records(
     data: Any, node: yaml.Node | None, name: str
-) -> tuple[list[tuple[Record, str, int | None]], list[Problem]]:
+) -> tuple[list[tuple[Record, str, int | None]], list[Problem], list[tuple[str, str, int | None]]]:
+    """Validate a record file: (records, problems, every (id, label, line) it names)."""
     if not isinstance(data, list):
-        kind = "a mapping" if isinstance(data, dict) else type(data).__name__
-        return [], [
-            Problem(
-                name,
-                1,
-                message=f"a record file must be a YAML list of records (lines starting "
-                f"with '- '), but this file holds {kind}",
-            )
-        ]
+        kind = "a mapping" if isinstance(data, dict) else yaml_type_name(data)
+        message = (
+            "a record file must be a YAML list of records (lines starting with '- '), "
+            f"but this file holds {kind}"
+        )
+        return [], [Problem(name, 1, message=message)], []
+    if not data:
+        return [], [Problem(name, 1, message="the file holds an empty list: add records")], []
     item_nodes = node.value if isinstance(node, yaml.SequenceNode) else [None] * len(data)
-    records, problems = [], []
+    records, problems, ids = [], [], []
     for index, (item, item_node) in enumerate(zip(data, item_nodes, strict=True), start=1):
         line = item_node.start_mark.line + 1 if item_node is not None else None
-        rid = item.get("id") if isinstance(item, dict) else None
-        label = f"record {index}" + (f" ({rid})" if isinstance(rid, str) else "")
+        label = _label(index, item)
         if not isinstance(item, dict):
             problems.append(
                 Problem(name, line, label, message="a record must be a mapping of fields")
             )
             continue
+        if isinstance(item.get("id"), str):
+            ids.append((item["id"], label, line))
+        if item_node is not None:
+            problems += _duplicate_keys(item_node, name, label)
         try:
             records.append((Record.model_validate(item), label, line))
         except ValidationError as exc:
             problems += _pydantic_problems(exc, name, line, label, _field_lines(item_node))
-    return records, problems
+    return records, problems, ids
 
 
 def _load_aliases(data: Any, name: str) -> tuple[tuple[tuple[str, ...], ...], list[Problem]]:
@@ -256,6 +303,7 @@ def load(folder: str | Path) -> KnowledgeBase:
     problems: list[Problem] = []
     aliases: tuple[tuple[str, ...], ...] = ()
     found: list[tuple[Record, str, int | None, str]] = []
+    named: list[tuple[str, str, int | None, str]] = []
     h = hashlib.sha256()
     for path in paths:
         name = str(path)
@@ -270,27 +318,25 @@ def load(folder: str | Path) -> KnowledgeBase:
         if data is None:
             continue
         if path.name == ALIAS_FILE:
+            problems += _duplicate_keys(node, name) if node is not None else []
             aliases, alias_problems = _load_aliases(data, name)
             problems += alias_problems
             continue
-        records, record_problems = _load_records(data, node, name)
+        records, record_problems, ids = _load_records(data, node, name)
         problems += record_problems
         found += [(rec, label, line, name) for rec, label, line in records]
+        named += [(rid, label, line, name) for rid, label, line in ids]
 
+    # Ids and links are checked over every record that names an id, valid or
+    # not, so one run reports a duplicate even when a copy has other problems.
     first: dict[str, str] = {}
-    for rec, label, line, name in found:
-        if rec.id in first:
-            problems.append(
-                Problem(
-                    name,
-                    line,
-                    label,
-                    "id",
-                    f"duplicate id {rec.id!r}, already used in {first[rec.id]}",
-                )
-            )
+    for rid, label, line, name in named:
+        if rid in first:
+            where = first[rid]
+            message = f"duplicate id {rid!r}, already used in {where}"
+            problems.append(Problem(name, line, label, "id", message))
         else:
-            first[rec.id] = f"{name}:{line}" if line else name
+            first[rid] = f"{name}:{line}" if line else name
     for rec, label, line, name in found:
         for field_name, target in rec.links():
             if target not in first:
@@ -301,6 +347,8 @@ def load(folder: str | Path) -> KnowledgeBase:
                 problems.append(
                     Problem(name, line, label, field_name, "a record cannot link to itself")
                 )
+    if not found and not problems:
+        problems.append(Problem(str(folder), message="no claim records in any file"))
     if problems:
         raise KnowledgeError(problems)
     return KnowledgeBase(

@@ -46,7 +46,7 @@ _MONTHS = (
 )
 
 
-def _yaml_type_name(value: Any) -> str:
+def yaml_type_name(value: Any) -> str:
     """Name a value's type as a YAML author would know it."""
     if isinstance(value, bool):
         return f"a yes/no value ({str(value).lower()})"
@@ -69,7 +69,7 @@ def _strict_text(value: Any) -> Any:
     if isinstance(value, str):
         return value
     raise ValueError(
-        f"expected text, got {_yaml_type_name(value)}; "
+        f"expected text, got {yaml_type_name(value)}; "
         "put the value in quotes so YAML keeps it as text"
     )
 
@@ -106,7 +106,7 @@ def _partial_date(value: Any) -> Any:
         return str(value)
     if not isinstance(value, str):
         raise ValueError(
-            f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {_yaml_type_name(value)}"
+            f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {yaml_type_name(value)}"
         )
     match = _PARTIAL_DATE.match(value.strip())
     if not match:
