@@ -1,0 +1,275 @@
+"""The running bot's state: the live index, reloads, counters, rate limits.
+
+Knows nothing of Telegram: the chat layer calls it, and tests can too.
+
+The live index is one reference. A question reads it once and works on that
+index to the end, so while a reload swaps the reference, questions in flight
+are answered from the old index or the new one, never a mix. Reloads are
+serialised by a lock; loading and index building run in a worker thread so the
+event loop keeps answering meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import secrets
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bot.answer import MAX_CITATIONS, Answer, answer
+from bot.knowledge import KnowledgeBase, KnowledgeError, load
+from bot.schema import Record
+from bot.search import Index
+
+log = logging.getLogger(__name__)
+
+
+def build_index(folder: Path) -> Index:
+    """Load, validate and index a knowledge folder (blocking; raises KnowledgeError)."""
+    return Index.build(load(folder))
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a reload changed, by record id."""
+
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    edited: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.removed or self.edited)
+
+
+def compare(old: KnowledgeBase, new: KnowledgeBase) -> Changes:
+    """Records added, removed and edited between two knowledge bases."""
+    return Changes(
+        added=tuple(rid for rid in new.by_id if rid not in old.by_id),
+        removed=tuple(rid for rid in old.by_id if rid not in new.by_id),
+        edited=tuple(
+            rid for rid, rec in new.by_id.items() if rid in old.by_id and old.by_id[rid] != rec
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """The outcome of one reload: either ``changes`` or the ``problems`` that refused it."""
+
+    ok: bool
+    at: dt.datetime
+    seconds: float
+    records: int
+    files: int
+    changes: Changes = field(default_factory=Changes)
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Stats:
+    """Counters for ``/stats``."""
+
+    records: int
+    files: int
+    started: dt.datetime
+    last_reload: ReloadResult | None
+    questions: int
+    answered: int
+    abstained: int
+    inline_queries: int
+    rate_limited: int
+
+
+class QuestionRateLimiter:
+    """At most ``limit`` questions per ``period`` seconds per person (a sliding window)."""
+
+    def __init__(
+        self, limit: int, period: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit = limit
+        self.period = period
+        self._clock = clock
+        self._asked: dict[int, deque[float]] = {}
+        self._warned: dict[int, float] = {}
+
+    def check(self, user_id: int) -> float:
+        """Count a question; 0.0 if allowed, else the seconds until the next one is."""
+        now = self._clock()
+        times = self._asked.setdefault(user_id, deque())
+        while times and times[0] <= now - self.period:
+            times.popleft()
+        if len(self._asked) > 10_000:  # forget people who stopped asking
+            for uid in [u for u, t in self._asked.items() if not t and u != user_id]:
+                del self._asked[uid]
+                self._warned.pop(uid, None)
+        if len(times) < self.limit:
+            times.append(now)
+            return 0.0
+        return max(0.1, times[0] + self.period - now)
+
+    def should_warn(self, user_id: int) -> bool:
+        """True once per blocked spell: tell the person once, then stay quiet."""
+        now = self._clock()
+        if now - self._warned.get(user_id, -self.period) < self.period:
+            return False
+        self._warned[user_id] = now
+        return True
+
+
+class Memory:
+    """A bounded map from short random tokens to values (for buttons and deep links).
+
+    Tokens use only ``A-Z a-z 0-9 _ -`` so they fit a ``/start`` deep link.
+    """
+
+    def __init__(self, size: int = 2048) -> None:
+        self._items: OrderedDict[str, object] = OrderedDict()
+        self._size = size
+
+    def put(self, value: object) -> str:
+        token = secrets.token_urlsafe(6)
+        self._items[token] = value
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+        return token
+
+    def get(self, token: str) -> object | None:
+        value = self._items.get(token)
+        if value is not None:
+            self._items.move_to_end(token)
+        return value
+
+
+class Service:
+    """The live index, its reloads and the counters; one per running bot."""
+
+    def __init__(self, folder: Path, index: Index, *, questions_per_minute: int = 10) -> None:
+        self.folder = folder
+        self._index = index
+        self._lock = asyncio.Lock()
+        self.started = dt.datetime.now(dt.UTC)
+        self.last_reload: ReloadResult | None = None
+        self.questions = 0
+        self.answered = 0
+        self.abstained = 0
+        self.inline_queries = 0
+        self.rate_limited = 0
+        self.rate = QuestionRateLimiter(questions_per_minute)
+        self.memory = Memory()
+
+    @classmethod
+    def open(cls, folder: Path, **kwargs: int) -> Service:
+        """Load the knowledge folder at start-up (blocking; raises KnowledgeError)."""
+        return cls(folder, build_index(folder), **kwargs)
+
+    @property
+    def index(self) -> Index:
+        """The live index. Read it once per question."""
+        return self._index
+
+    @property
+    def knowledge(self) -> KnowledgeBase:
+        return self._index.knowledge
+
+    def ask(self, question: str, limit: int = MAX_CITATIONS) -> Answer:
+        """Answer a question from the live index and count it."""
+        result = answer(self._index, question, limit=limit)
+        self.questions += 1
+        if result.found:
+            self.answered += 1
+        else:
+            self.abstained += 1
+        return result
+
+    def lookup(self, question: str, limit: int) -> Answer:
+        """Answer without counting it as a question (inline queries, 'more' buttons)."""
+        return answer(self._index, question, limit=limit)
+
+    def record(self, claim_id: str) -> Record | None:
+        return self.knowledge.by_id.get(claim_id.strip().strip("[]"))
+
+    def allow(self, user_id: int) -> float:
+        """0.0 if this person may ask now, else seconds to wait."""
+        wait = self.rate.check(user_id)
+        if wait:
+            self.rate_limited += 1
+        return wait
+
+    async def reload(self) -> ReloadResult:
+        """Re-read and validate the whole knowledge folder, then swap the index.
+
+        An invalid knowledge base is refused and the old index stays live. Reloads
+        run one at a time; the loading and indexing run off the event loop.
+        """
+        async with self._lock:
+            begun = time.monotonic()
+            old = self._index
+            try:
+                new = await asyncio.to_thread(build_index, self.folder)
+            except KnowledgeError as exc:
+                result = ReloadResult(
+                    ok=False,
+                    at=dt.datetime.now(dt.UTC),
+                    seconds=time.monotonic() - begun,
+                    records=len(old.knowledge.records),
+                    files=len(old.knowledge.files),
+                    problems=tuple(self._relative(str(p)) for p in exc.problems),
+                )
+                log.warning(
+                    "Reload refused: %d problem(s) in %s; the old knowledge base stays live",
+                    len(result.problems),
+                    self.folder,
+                )
+            except Exception as exc:  # an unreadable folder and the like: refuse, stay up
+                log.exception("Reload failed")
+                result = ReloadResult(
+                    ok=False,
+                    at=dt.datetime.now(dt.UTC),
+                    seconds=time.monotonic() - begun,
+                    records=len(old.knowledge.records),
+                    files=len(old.knowledge.files),
+                    problems=(f"{type(exc).__name__}: {exc}",),
+                )
+            else:
+                self._index = new  # the one swap: questions see old or new, never a mix
+                result = ReloadResult(
+                    ok=True,
+                    at=dt.datetime.now(dt.UTC),
+                    seconds=time.monotonic() - begun,
+                    records=len(new.knowledge.records),
+                    files=len(new.knowledge.files),
+                    changes=compare(old.knowledge, new.knowledge),
+                )
+                log.info(
+                    "Reloaded %s: %d records in %d files (%d added, %d removed, %d edited)",
+                    self.folder,
+                    result.records,
+                    result.files,
+                    len(result.changes.added),
+                    len(result.changes.removed),
+                    len(result.changes.edited),
+                )
+            self.last_reload = result
+            return result
+
+    def _relative(self, text: str) -> str:
+        prefix = str(self.folder).rstrip("/") + "/"
+        return text.replace(prefix, "")
+
+    def stats(self) -> Stats:
+        return Stats(
+            records=len(self.knowledge.records),
+            files=len(self.knowledge.files),
+            started=self.started,
+            last_reload=self.last_reload,
+            questions=self.questions,
+            answered=self.answered,
+            abstained=self.abstained,
+            inline_queries=self.inline_queries,
+            rate_limited=self.rate_limited,
+        )

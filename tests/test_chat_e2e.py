@@ -1,0 +1,581 @@
+"""End to end: the real ``python -m bot serve`` process against a fake Bot API server.
+
+The fake server (tests/fake_bot_api.py) is real HTTP on 127.0.0.1; the bot
+finds it through ``TELEGRAM_API_BASE_URL``, exactly as it would find a
+self-hosted Bot API server. Tests push updates into its getUpdates queue and
+read what the bot sent back. No internet.
+
+One bot process serves the read-only tests; the reload tests get their own
+process and their own copy of the knowledge base.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import signal
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import yaml
+
+from tests.fake_bot_api import BOT_USERNAME, TOKEN, FakeBotAPI, parse_html, utf16_len
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+REPO = Path(__file__).resolve().parent.parent
+ADMIN = 4242
+STRANGER = 777
+
+ZORBIUM = {
+    "id": "test-zorbium-plant",
+    "claim": "The Zorbium plant in Freedonia was reported to assemble forty gizmos a week.",
+    "claimant": "Freedonia Gazette",
+    "date": "2021-03-04",
+    "status": "reported",
+    "source": {
+        "title": "Gizmo report",
+        "url": "https://example.org/gizmo",
+        "excerpt": "The Zorbium plant in Freedonia assembles forty gizmos a week, "
+        "the Gazette reported.",
+    },
+    "tags": ["zorbium"],
+}
+MARKUP = {
+    "id": "test-markup-claim",
+    "claim": "A <b>bold</b> claim & a <script>alert(1)</script> about Xylophonia.",
+    "claimant": "Tag & <i>Tester</i>",
+    "date": "2021-05",
+    "status": "alleged",
+    "source": {
+        "title": "<b>Markup</b> & Co",
+        "excerpt": "Xylophonia officials wrote <b>bold</b> & <script>alert(1)</script> "
+        "in the statement.",
+    },
+}
+LONG = {
+    "id": "test-long-quokkanium-survey",
+    "claim": "The Quokkanium survey listed a great many items.",
+    "claimant": "Survey office",
+    "date": "2020",
+    "status": "reported",
+    "source": {
+        "excerpt": "The Quokkanium survey listed "
+        + ", ".join(f"item number {n} & <tag {n}>" for n in range(1, 200))
+        + ".",
+    },
+}
+QWERTONIUM = {
+    "id": "test-qwertonium-mine",
+    "claim": "A Qwertonium mine opened in Lower Tuvania.",
+    "claimant": "Tuvania Herald",
+    "date": "2022-01",
+    "status": "reported",
+    "source": {"excerpt": "A Qwertonium mine opened in Lower Tuvania, the Herald said."},
+}
+BLORPTONITE = {
+    "id": "test-blorptonite-depot",
+    "claim": "A Blorptonite depot was built near Vexford.",
+    "claimant": "Vexford Times",
+    "date": "2022-02",
+    "status": "reported",
+    "source": {"excerpt": "A Blorptonite depot was built near Vexford, the Times said."},
+}
+
+
+def make_knowledge(folder: Path, *extra: dict) -> Path:
+    """The repository's knowledge base plus the test records."""
+    shutil.copytree(REPO / "knowledge", folder)
+    (folder / "zz-test-records.yaml").write_text(
+        yaml.safe_dump([ZORBIUM, MARKUP, LONG, *extra], allow_unicode=True, sort_keys=False),
+        encoding="utf-8",
+    )
+    return folder
+
+
+class BotProcess:
+    """``python -m bot serve`` in a subprocess, its output in a file."""
+
+    def __init__(self, api: FakeBotAPI, knowledge: Path, log: Path, **env: str) -> None:
+        self.api, self.knowledge, self.log_path = api, knowledge, log
+        self.env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": api.token,
+            "TELEGRAM_API_BASE_URL": api.base_url,
+            "BOT_ADMIN_IDS": f"{ADMIN}, 5555",
+            "BOT_KNOWLEDGE_DIR": str(knowledge),
+            "BOT_QUESTIONS_PER_MINUTE": "1000",
+            "BOT_LOG_LEVEL": "DEBUG",  # the noisiest level: the token must still not show
+            "PYTHONUNBUFFERED": "1",
+            **env,
+        }
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self, *args: str) -> BotProcess:
+        since = self.api.mark()
+        with open(self.log_path, "ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "serve", *args,
+                cwd=REPO, env=self.env, stdout=log, stderr=log,
+            )  # fmt: skip
+        if not args:  # polling: ready once the first getUpdates long poll is in flight
+            await self._wait_until(lambda: any(
+                c.method == "getUpdates" for c in self.api.calls[since:]
+            ))  # fmt: skip
+        return self
+
+    async def _wait_until(self, ready, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
+        for _ in range(int(timeout / 0.05)):
+            if ready():
+                return
+            if self.proc is not None and self.proc.returncode is not None:
+                raise AssertionError(f"the bot exited ({self.proc.returncode}):\n{self.output()}")
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"the bot did not get ready:\n{self.output()}")
+
+    async def wait_log(self, needle: str, timeout: float = 20.0) -> None:
+        await self._wait_until(lambda: needle in self.output(), timeout)
+
+    def output(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+    async def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.returncode is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.wait_for(self.proc.wait(), 20)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+        return self.proc.returncode  # type: ignore[return-value]
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def bot(
+    api: FakeBotAPI, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[BotProcess]:
+    root = tmp_path_factory.mktemp("shared")
+    process = await BotProcess(api, make_knowledge(root / "knowledge"), root / "bot.log").start()
+    yield process
+    code = await process.stop()
+    assert code == 0, process.output()
+
+
+async def ask_private(api: FakeBotAPI, user: int, text: str, count: int = 1):  # type: ignore[no-untyped-def]
+    since = api.mark()
+    await api.private(user, text)
+    return await api.wait_call("sendMessage", lambda c: c.chat_id == user, since=since, count=count)
+
+
+async def assert_silent(api: FakeBotAPI, chat: int, since: int, user: int) -> None:
+    """Nothing went to ``chat`` since ``since``: checked after a later question is answered."""
+    probe = api.mark()
+    await api.private(user, "zorbium plant")
+    await api.wait_call("sendMessage", lambda c: c.chat_id == user, since=probe)
+    await asyncio.sleep(0.3)
+    assert api.find("sendMessage", lambda c: c.chat_id == chat, since, ok=None) == []
+
+
+# --- start-up -----------------------------------------------------------------------------------
+
+
+async def test_startup_registers_commands_per_scope(api: FakeBotAPI, bot: BotProcess) -> None:
+    private = {c["command"] for c in api.commands["all_private_chats"]}
+    groups = {c["command"] for c in api.commands["all_group_chats"]}
+    admin = {c["command"] for c in api.commands[f"chat:{ADMIN}"]}
+    assert {"ask", "claim", "help", "start"} <= private
+    assert "reload" not in private and "reload" not in groups
+    assert {"ask", "claim", "help"} <= groups
+    assert {"reload", "stats"} <= admin
+
+
+# --- private chats ------------------------------------------------------------------------------
+
+
+async def test_private_question_is_answered_with_citations(api: FakeBotAPI, bot: BotProcess):
+    [sent] = await ask_private(api, 1001, "How many gizmos does the Zorbium plant assemble?")
+    assert sent.params["parse_mode"] == "HTML"
+    visible = parse_html(sent.text)
+    assert "[test-zorbium-plant]" in visible
+    assert "Freedonia Gazette" in visible and "March 4, 2021" in visible
+    buttons = [b for row in sent.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons[0]["callback_data"] == "src:test-zorbium-plant"
+
+    # The "Source" button sends the whole record with its source.
+    since = api.mark()
+    await api.callback(1001, sent.result, buttons[0]["callback_data"])
+    await api.wait_call("answerCallbackQuery", since=since)
+    [record] = await api.wait_call("sendMessage", lambda c: c.chat_id == 1001, since=since)
+    assert "Gizmo report" in parse_html(record.text)
+    assert "https://example.org/gizmo" in parse_html(record.text)
+
+
+async def test_start_and_help_explain_with_examples(api: FakeBotAPI, bot: BotProcess) -> None:
+    [start] = await ask_private(api, 1002, "/start")
+    [help_] = await ask_private(api, 1002, "/help")
+    for sent in (start, help_):
+        assert "/claim" in parse_html(sent.text) and "?" in parse_html(sent.text)
+
+
+async def test_off_topic_question_abstains(api: FakeBotAPI, bot: BotProcess) -> None:
+    [sent] = await ask_private(api, 1003, "What is the weather in Lisbon tomorrow?")
+    assert "no claim records" in parse_html(sent.text)
+    assert "reply_markup" not in sent.params
+
+
+async def test_claim_shows_the_whole_record(api: FakeBotAPI, bot: BotProcess) -> None:
+    [sent] = await ask_private(api, 1004, "/claim test-zorbium-plant")
+    visible = parse_html(sent.text)
+    assert ZORBIUM["claim"] in visible and ZORBIUM["source"]["excerpt"] in visible
+    assert "Gizmo report" in visible
+    [missing] = await ask_private(api, 1004, "/claim no-such-record")
+    assert "no record" in parse_html(missing.text)
+
+
+async def test_record_and_question_text_is_escaped(api: FakeBotAPI, bot: BotProcess) -> None:
+    [sent] = await ask_private(api, 1005, "What did Xylophonia <b>officials</b> & co write?")
+    # The fake server parsed it as Telegram would: markup in records shows literally.
+    assert "&lt;script&gt;" in sent.text
+    visible = parse_html(sent.text)
+    assert "<script>alert(1)</script>" in visible and "Tag & <i>Tester</i>" in visible
+    [record] = await ask_private(api, 1005, "/claim test-markup-claim")
+    assert "<b>Markup</b> & Co" in parse_html(record.text)
+
+
+async def test_long_answer_is_split_on_line_boundaries(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.private(1006, "What did the Quokkanium survey list?")
+    first = await api.wait_call("sendMessage", lambda c: c.chat_id == 1006, since=since)
+    await asyncio.sleep(1.0)  # the other parts follow
+    parts = api.sends_to(1006, since)
+    assert first and len(parts) >= 2
+    for part in parts:
+        assert utf16_len(parse_html(part.text)) <= 4096
+    joined = "\n".join(parse_html(p.text) for p in parts)
+    assert "item number 1 & <tag 1>" in joined and "item number 199 & <tag 199>" in joined
+    assert "reply_markup" in parts[-1].params  # buttons go under the last part
+
+    [*claim_parts] = await ask_private(api, 1006, "/claim test-long-quokkanium-survey", count=2)
+    assert all(utf16_len(parse_html(p.text)) <= 4096 for p in claim_parts)
+
+
+# --- groups -------------------------------------------------------------------------------------
+
+
+async def test_group_ask_addressed_to_this_bot(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    question = await api.group(-2001, 2001, f"/ask@{BOT_USERNAME} Zorbium plant gizmos?")
+    [sent] = await api.wait_call("sendMessage", lambda c: c.chat_id == -2001, since=since)
+    assert sent.params["reply_parameters"]["message_id"] == question["message_id"]
+    visible = parse_html(sent.text)
+    assert visible.startswith("Zorbium plant gizmos?")  # the question, quoted
+    assert "[test-zorbium-plant]" in visible
+    assert "<blockquote>The Zorbium" not in sent.text  # short: no snippets in groups
+    [[button]] = sent.params["reply_markup"]["inline_keyboard"]
+    assert button["url"].startswith(f"https://t.me/{BOT_USERNAME}?start=q")
+
+    # The deep link opens the full answer in a private chat.
+    payload = button["url"].split("start=")[1]
+    [full] = await ask_private(api, 2001, f"/start {payload}")
+    assert "<blockquote>" in full.text and "[test-zorbium-plant]" in parse_html(full.text)
+
+
+async def test_plain_ask_in_group_is_answered(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.group(-2002, 2002, "/ask Zorbium plant")
+    [sent] = await api.wait_call("sendMessage", lambda c: c.chat_id == -2002, since=since)
+    assert "[test-zorbium-plant]" in parse_html(sent.text)
+
+
+async def test_group_ask_for_another_bot_is_ignored(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.group(-2003, 2003, "/ask@OtherBot Zorbium plant gizmos?")
+    await assert_silent(api, -2003, since, 2003)
+
+
+async def test_group_chatter_is_ignored(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.group(-2004, 2004, "I think the Zorbium plant assembles gizmos")
+    await api.group(-2004, 2005, "/help@OtherBot")
+    await assert_silent(api, -2004, since, 2004)
+
+
+async def test_group_reply_to_the_bot_is_a_question(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.group(-2005, 2006, f"/ask@{BOT_USERNAME} Zorbium plant")
+    [answer] = await api.wait_call("sendMessage", lambda c: c.chat_id == -2005, since=since)
+    since = api.mark()
+    reply = await api.group(-2005, 2006, "When was the Zorbium plant reported?", answer.result)
+    [sent] = await api.wait_call("sendMessage", lambda c: c.chat_id == -2005, since=since)
+    assert sent.params["reply_parameters"]["message_id"] == reply["message_id"]
+    assert "March 4, 2021" in parse_html(sent.text)
+
+
+async def test_group_mention_is_a_question(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.group(-2006, 2007, f"@{BOT_USERNAME} who reported the Zorbium plant?")
+    [sent] = await api.wait_call("sendMessage", lambda c: c.chat_id == -2006, since=since)
+    assert "Freedonia Gazette" in parse_html(sent.text)
+
+
+# --- inline mode --------------------------------------------------------------------------------
+
+
+async def test_inline_query_lists_cited_records(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    query_id = await api.inline(3001, "Zorbium plant gizmos")
+    [call] = await api.wait_call(
+        "answerInlineQuery", lambda c: c.params["inline_query_id"] == query_id, since=since
+    )
+    results = call.params["results"]
+    assert 1 <= len(results) <= 10
+    first = results[0]
+    assert first["type"] == "article"
+    assert first["title"] == "March 4, 2021 — Freedonia Gazette"
+    assert "Zorbium plant" in first["description"]
+    content = first["input_message_content"]
+    assert content["parse_mode"] == "HTML"
+    assert "[test-zorbium-plant]" in parse_html(content["message_text"])
+    assert call.params["cache_time"] <= 10
+
+
+@pytest.mark.parametrize("query", ["", "   ", "weather in Lisbon tomorrow"])
+async def test_inline_empty_or_off_topic_returns_nothing(
+    api: FakeBotAPI, bot: BotProcess, query: str
+) -> None:
+    since = api.mark()
+    query_id = await api.inline(3002, query)
+    [call] = await api.wait_call(
+        "answerInlineQuery", lambda c: c.params["inline_query_id"] == query_id, since=since
+    )
+    assert call.params["results"] == []
+
+
+# --- robustness ---------------------------------------------------------------------------------
+
+
+async def test_flood_control_429_is_waited_out(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.fault("sendMessage", 429, retry_after=1, chat_id=4001)
+    [sent] = await ask_private(api, 4001, "Zorbium plant")
+    assert "[test-zorbium-plant]" in parse_html(sent.text)
+    assert api.find("sendMessage", lambda c: c.chat_id == 4001, since, ok=False)[0].status == 429
+    assert sent.started - api.find("sendMessage", lambda c: c.chat_id == 4001, since, ok=False)[
+        0
+    ].finished >= 0.9  # fmt: skip
+
+
+async def test_server_error_500_is_retried(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    await api.fault("sendMessage", 500, times=2, chat_id=4002)
+    [sent] = await ask_private(api, 4002, "Zorbium plant")
+    assert "[test-zorbium-plant]" in parse_html(sent.text)
+    failed = api.find("sendMessage", lambda c: c.chat_id == 4002, since, ok=False)
+    assert [c.status for c in failed] == [500, 500]
+    assert len(api.sends_to(4002, since)) == 1  # the real answer, once, and no apology
+
+
+async def test_slow_chat_does_not_hold_up_other_chats(api: FakeBotAPI, bot: BotProcess) -> None:
+    since = api.mark()
+    api.delay("sendMessage", 3.0, chat_id=4003)
+    await api.private(4003, "Zorbium plant")
+    held = await api.wait_started("sendMessage", lambda c: c.chat_id == 4003, since=since)
+    await api.private(4004, "Zorbium plant")
+    [fast] = await api.wait_call("sendMessage", lambda c: c.chat_id == 4004, since=since)
+    [slow] = await api.wait_call("sendMessage", lambda c: c.chat_id == 4003, since=since)
+    assert slow is held and fast.finished is not None and slow.finished is not None
+    assert fast.finished < slow.finished  # B's answer arrived while A's send was still held
+
+
+async def test_handler_error_gets_an_apology_and_the_bot_keeps_running(
+    api: FakeBotAPI, bot: BotProcess
+) -> None:
+    # A BadRequest the bot cannot retry (as if Telegram refused the answer).
+    since = api.mark()
+    await api.fault("sendMessage", 400, chat_id=4005, description="Bad Request: test")
+    [apology] = await ask_private(api, 4005, "Zorbium plant")
+    assert "Sorry" in parse_html(apology.text)
+    [sent] = await ask_private(api, 4005, "Zorbium plant")
+    assert "[test-zorbium-plant]" in parse_html(sent.text)
+    assert api.find("sendMessage", lambda c: c.chat_id == 4005, since, ok=False)
+
+
+async def test_token_never_appears_in_the_logs(api: FakeBotAPI, bot: BotProcess) -> None:
+    assert any(c.token == TOKEN for c in api.calls)  # the token was really used
+    output = bot.output()
+    assert "HTTP" in output or "getUpdates" in output  # there are request logs to leak into
+    assert TOKEN not in output and TOKEN.split(":")[1] not in output
+
+
+# --- admin: reload ------------------------------------------------------------------------------
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def own_api() -> AsyncIterator[FakeBotAPI]:
+    """A fake server of its own, so that no other bot process takes its updates."""
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def reload_bot(own_api: FakeBotAPI, tmp_path: Path) -> AsyncIterator[BotProcess]:
+    knowledge = make_knowledge(tmp_path / "knowledge")
+    process = await BotProcess(own_api, knowledge, tmp_path / "bot.log").start()
+    yield process
+    assert await process.stop() == 0, process.output()
+
+
+async def test_reload_by_admin(reload_bot: BotProcess) -> None:
+    api, knowledge = reload_bot.api, reload_bot.knowledge
+    [before] = await ask_private(api, 5001, "Qwertonium mine")
+    assert "no claim records" in parse_html(before.text)
+
+    # A good knowledge base: one record added, one edited.
+    (knowledge / "zz-more.yaml").write_text(yaml.safe_dump([QWERTONIUM]), encoding="utf-8")
+    edited = dict(ZORBIUM, claimant="Freedonia Gazette (evening edition)")
+    (knowledge / "zz-test-records.yaml").write_text(
+        yaml.safe_dump([edited, MARKUP, LONG], allow_unicode=True), encoding="utf-8"
+    )
+    [report] = await ask_private(api, ADMIN, "/reload")
+    visible = parse_html(report.text)
+    assert "Reloaded" in visible
+    assert "Added (1): test-qwertonium-mine" in visible
+    assert "Edited (1): test-zorbium-plant" in visible
+    assert "Removed: none" in visible
+    [after] = await ask_private(api, 5001, "Qwertonium mine")
+    assert "[test-qwertonium-mine]" in parse_html(after.text)
+
+    # A broken knowledge base is refused with its errors; the old index keeps answering.
+    (knowledge / "zz-broken.yaml").write_text("- id: [unclosed\n", encoding="utf-8")
+    (knowledge / "zz-more.yaml").write_text(
+        yaml.safe_dump([dict(QWERTONIUM, status="maybe")]), encoding="utf-8"
+    )
+    [refused] = await ask_private(api, ADMIN, "/reload")
+    visible = parse_html(refused.text)
+    assert "Reload refused" in visible and "stays live" in visible
+    assert "zz-broken.yaml" in visible and "zz-more.yaml" in visible
+    assert str(knowledge) not in visible  # paths relative to the knowledge folder
+    [still] = await ask_private(api, 5001, "Qwertonium mine")
+    assert "[test-qwertonium-mine]" in parse_html(still.text)
+
+    # /stats tells the admin how it went.
+    [stats] = await ask_private(api, ADMIN, "/stats")
+    visible = parse_html(stats.text)
+    assert "refused" in visible and "Questions" in visible and "abstained 1" in visible
+
+    # SIGHUP runs the same reload, for deployment scripts.
+    (knowledge / "zz-broken.yaml").unlink()
+    (knowledge / "zz-more.yaml").write_text(
+        yaml.safe_dump([QWERTONIUM, BLORPTONITE]), encoding="utf-8"
+    )
+    assert reload_bot.proc is not None
+    reload_bot.proc.send_signal(signal.SIGHUP)
+    await reload_bot.wait_log("SIGHUP received")
+    await reload_bot.wait_log("1 added, 0 removed, 0 edited")
+    [depot] = await ask_private(api, 5001, "Blorptonite depot")
+    assert "[test-blorptonite-depot]" in parse_html(depot.text)
+
+
+async def test_reload_by_non_admin_is_refused(reload_bot: BotProcess) -> None:
+    api = reload_bot.api
+    (reload_bot.knowledge / "zz-more.yaml").write_text(
+        yaml.safe_dump([QWERTONIUM]), encoding="utf-8"
+    )
+    [refusal] = await ask_private(api, STRANGER, "/reload")
+    assert "only the bot's admins" in parse_html(refusal.text)
+    [stats] = await ask_private(api, STRANGER, "/stats")
+    assert "only the bot's admins" in parse_html(stats.text)
+    [unchanged] = await ask_private(api, 5002, "Qwertonium mine")
+    assert "no claim records" in parse_html(unchanged.text)  # nothing was reloaded
+    assert "Reloaded" not in reload_bot.output()
+
+
+# --- start-up failures and other modes ---------------------------------------------------------
+
+
+async def _run_to_exit(env: dict[str, str], timeout: float = 30) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "serve",
+        cwd=REPO, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, (out + err).decode()
+
+
+async def test_missing_token_is_a_one_line_error(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "TELEGRAM_BOT_TOKEN"}
+    code, output = await _run_to_exit(env)
+    assert code == 2
+    [line] = output.strip().splitlines()
+    assert "TELEGRAM_BOT_TOKEN" in line
+
+
+async def test_rejected_token_is_a_one_line_error(own_api: FakeBotAPI, tmp_path: Path) -> None:
+    api = own_api
+    wrong = "987654321:WRONG-token"
+    env = {
+        **os.environ,
+        "TELEGRAM_BOT_TOKEN": wrong,
+        "TELEGRAM_API_BASE_URL": api.base_url,
+        "BOT_KNOWLEDGE_DIR": str(make_knowledge(tmp_path / "knowledge")),
+        "BOT_LOG_LEVEL": "INFO",
+    }
+    code, output = await _run_to_exit(env)
+    assert code == 2, output
+    [line] = output.strip().splitlines()
+    assert "rejected" in line and "TELEGRAM_BOT_TOKEN" in line
+    assert wrong not in output
+
+
+async def test_two_instances_polling_are_reported(own_api: FakeBotAPI, tmp_path: Path) -> None:
+    api = own_api
+    process = await BotProcess(
+        api, make_knowledge(tmp_path / "knowledge"), tmp_path / "bot.log"
+    ).start()
+    try:
+        await api.fault("getUpdates", 409)
+        await process.wait_log("another instance of this bot is polling with the same token")
+        [sent] = await ask_private(api, 6001, "Zorbium plant")  # and it carries on
+        assert "[test-zorbium-plant]" in parse_html(sent.text)
+    finally:
+        assert await process.stop() == 0
+
+
+async def test_webhook_mode(own_api: FakeBotAPI, tmp_path: Path) -> None:
+    api = own_api
+    import aiohttp
+
+    with __import__("socket").socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    process = BotProcess(api, make_knowledge(tmp_path / "knowledge"), tmp_path / "bot.log",
+                         BOT_WEBHOOK_SECRET="s3cret-token")  # fmt: skip
+    url = f"http://127.0.0.1:{port}/telegram-hook"
+    await process.start("--webhook-url", url, "--listen", "127.0.0.1", "--port", str(port))
+    try:
+        await process.wait_log("webhook on 127.0.0.1")
+        assert api.webhook_url == url
+        update = api.numbered(api.private_update(6002, "Zorbium plant"))
+        since = api.mark()
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update) as response:  # no secret: refused
+                assert response.status == 403
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}
+            async with session.post(url, json=update, headers=headers) as response:
+                assert response.status == 200
+        [sent] = await api.wait_call("sendMessage", lambda c: c.chat_id == 6002, since=since)
+        assert "[test-zorbium-plant]" in parse_html(sent.text)
+        assert "s3cret-token" not in process.output()
+    finally:
+        assert await process.stop() == 0
