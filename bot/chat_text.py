@@ -86,20 +86,29 @@ def _max_overhead(text: str) -> int:
     return worst
 
 
+def _take(token: str, room: int) -> tuple[str, str]:
+    """The longest head of ``token`` that fits ``room`` UTF-16 units, and the rest."""
+    units = 0
+    for i, char in enumerate(token):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > room:
+            return token[:i], token[i:]
+    return token, ""
+
+
 def _cut_line(line: str, budget: int) -> list[str]:
     """A line longer than ``budget`` → pieces, cut between words, never inside a tag or entity."""
     pieces: list[str] = []
     current = ""
     for token in _TOKEN.findall(line):
         while size(token) > budget:  # one enormous word: cut it by characters
-            room = budget - size(current)
-            if room <= 0:
+            head, rest = _take(token, budget - size(current))
+            if not head:
                 pieces.append(current)
                 current = ""
                 continue
-            head, token = token[:room], token[room:]
             pieces.append(current + head)
-            current = ""
+            current, token = "", rest
         if size(current) + size(token) > budget:
             pieces.append(current)
             current = "" if token.isspace() else token
@@ -162,7 +171,7 @@ def messages(text: str, pointer: str, limit: int = MessageLimit.MAX_TEXT_LENGTH)
     chunks = split_html(text, limit)
     if len(chunks) <= MAX_PARTS:
         return chunks
-    last = fit(chunks[MAX_PARTS - 1] + "\n" + chunks[MAX_PARTS], pointer)
+    last = fit(chunks[MAX_PARTS - 1] + "\n" + chunks[MAX_PARTS], pointer, limit)
     return [*chunks[: MAX_PARTS - 1], last]
 
 

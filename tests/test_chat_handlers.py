@@ -1,0 +1,400 @@
+"""Handler and helper unit tests: ``Application.process_update`` against the fake Bot API.
+
+Each update goes straight into the Application (no polling); what the bot sends
+is read from the fake server (tests/fake_bot_api.py), which checks the HTML the
+way Telegram does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+import yaml
+from telegram import Update
+from telegram.ext import Application
+
+from bot import chat, service
+from bot.chat_text import MAX_PARTS, messages, size, split_html
+from bot.knowledge import load
+from bot.service import QuestionRateLimiter, Service, compare
+from bot.settings import Settings, SettingsError, load_settings
+from tests.fake_bot_api import TOKEN, FakeBotAPI, parse_html, utf16_len
+
+ADMIN = 9001
+
+
+def gadget(n: int, **changes: object) -> dict:
+    record = {
+        "id": f"gadgetron-unit-{n}",
+        "claim": f"The Gadgetron unit {n} was seen in Port Bellamy.",
+        "claimant": f"Observer {n}",
+        "date": f"2022-{n % 12 + 1:02d}",
+        "status": "reported",
+        "source": {"excerpt": f"The Gadgetron unit {n} was seen in Port Bellamy, observers said."},
+    }
+    record.update(changes)
+    return record
+
+
+def write_knowledge(folder: Path, records: list[dict]) -> Path:
+    folder.mkdir(exist_ok=True)
+    (folder / "records.yaml").write_text(yaml.safe_dump(records), encoding="utf-8")
+    return folder
+
+
+@pytest_asyncio.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+@pytest.fixture
+def knowledge(tmp_path: Path) -> Path:
+    return write_knowledge(tmp_path / "knowledge", [gadget(n) for n in range(1, 13)])
+
+
+@pytest_asyncio.fixture
+async def app(api: FakeBotAPI, knowledge: Path) -> AsyncIterator[Application]:
+    settings = Settings(
+        token=TOKEN,
+        knowledge_dir=knowledge,
+        base_url=api.base_url,
+        admin_ids=frozenset({ADMIN}),
+        questions_per_minute=3,
+    )
+    application = chat.build_application(settings, Service.open(knowledge, questions_per_minute=3))
+    await application.initialize()
+    yield application
+    await application.shutdown()
+
+
+async def feed(app: Application, api: FakeBotAPI, update: dict) -> None:
+    await app.process_update(Update.de_json(api.numbered(update), app.bot))
+
+
+def texts(api: FakeBotAPI, chat_id: int) -> list[str]:
+    return [parse_html(c.text) for c in api.sends_to(chat_id)]
+
+
+# --- handlers -----------------------------------------------------------------------------------
+
+
+async def test_question_rate_limit_warns_once_then_stays_quiet(app, api) -> None:
+    for _ in range(5):
+        await feed(app, api, api.group_update(-1, 11, "/ask Gadgetron unit 3"))
+    sent = texts(api, -1)
+    assert len(sent) == 4  # three answers, one warning, then silence
+    assert all("gadgetron-unit-3" in t for t in sent[:3])
+    assert "please wait" in sent[3]
+    await feed(app, api, api.group_update(-1, 12, "/ask Gadgetron unit 3"))  # others still may
+    assert "gadgetron-unit-3" in texts(api, -1)[-1]
+    assert app.bot_data["service"].stats().rate_limited == 2
+
+
+async def test_handler_exception_is_logged_and_apologised_for(app, api, monkeypatch, caplog):
+    def broken(question: str, limit: int = 6) -> None:
+        raise RuntimeError("index exploded")
+
+    monkeypatch.setattr(app.bot_data["service"], "ask", broken)
+    with caplog.at_level(logging.ERROR):
+        await feed(app, api, api.private_update(21, "Gadgetron unit 1"))
+    assert texts(api, 21) == [chat.APOLOGY]
+    assert "index exploded" in caplog.text
+    monkeypatch.undo()
+    await feed(app, api, api.private_update(21, "Gadgetron unit 1"))  # still running
+    assert "gadgetron-unit-1" in texts(api, 21)[-1]
+
+
+async def test_more_results_button(app, api) -> None:
+    await feed(app, api, api.private_update(31, "Gadgetron Port Bellamy"))
+    [answer] = api.sends_to(31)
+    rows = answer.params["reply_markup"]["inline_keyboard"]
+    more = rows[-1][0]
+    assert more["text"].startswith("More results (+")
+    shown = {b["callback_data"].removeprefix("src:") for row in rows[:-1] for b in row}
+    assert len(shown) == 6
+
+    await feed(app, api, api.callback_update(31, answer.result, more["callback_data"]))
+    assert api.find("answerCallbackQuery")
+    extra = texts(api, 31)[-1]
+    listed = {line.split("[")[-1].rstrip("]") for line in extra.splitlines() if "[" in line}
+    assert listed and not listed & shown
+
+
+async def test_expired_more_button_says_so(app, api) -> None:
+    await feed(app, api, api.private_update(32, "hello"))
+    message = api.sends_to(32)[0].result
+    await feed(app, api, api.callback_update(32, message, "more:gone"))
+    [call] = api.find("answerCallbackQuery")
+    assert "expired" in call.params["text"]
+
+
+async def test_inline_query_returns_at_most_ten_results(app, api) -> None:
+    await feed(app, api, api.inline_update(41, "Gadgetron Port Bellamy"))
+    [call] = api.find("answerInlineQuery")
+    assert len(call.params["results"]) == 10
+    assert len({r["id"] for r in call.params["results"]}) == 10
+
+
+async def test_ask_without_a_question_explains_usage(app, api) -> None:
+    await feed(app, api, api.private_update(51, "/ask"))
+    assert "/ask" in texts(api, 51)[0]
+
+
+async def test_unknown_command_in_private_points_to_help(app, api) -> None:
+    await feed(app, api, api.private_update(52, "/frobnicate"))
+    assert "/help" in texts(api, 52)[0]
+
+
+async def test_start_with_unknown_payload_shows_help(app, api) -> None:
+    await feed(app, api, api.private_update(53, "/start qnotatoken"))
+    assert "/claim" in texts(api, 53)[0]
+
+
+async def test_group_ignores_mentions_of_others_and_replies_to_others(app, api) -> None:
+    await feed(app, api, api.group_update(-2, 61, "@someone_else Gadgetron unit 2?"))
+    other = api.group_update(-2, 62, "Gadgetron unit 2 is neat")["message"]
+    await feed(app, api, api.group_update(-2, 61, "Gadgetron unit 2?", reply_to=other))
+    await feed(app, api, api.group_update(-2, 61, "/claim@OtherBot gadgetron-unit-2"))
+    assert texts(api, -2) == []
+
+
+async def test_group_mention_is_answered_without_the_mention(app, api) -> None:
+    await feed(app, api, api.group_update(-3, 63, f"@{api.username} Gadgetron unit 2?"))
+    [text] = texts(api, -3)
+    assert text.startswith("Gadgetron unit 2?") and "gadgetron-unit-2" in text
+
+
+async def test_reload_and_stats_are_for_admins_by_id_only(app, api) -> None:
+    # A username proves nothing: only the numeric id counts.
+    update = api.private_update(71, "/reload")
+    update["message"]["from"]["username"] = "admin"
+    await feed(app, api, update)
+    await feed(app, api, api.private_update(71, "/stats"))
+    assert texts(api, 71) == [chat.NOT_ADMIN, chat.NOT_ADMIN]
+    assert app.bot_data["service"].last_reload is None
+
+    await feed(app, api, api.private_update(ADMIN, "/reload"))
+    await feed(app, api, api.private_update(ADMIN, "/stats"))
+    report, stats = texts(api, ADMIN)
+    assert report.startswith("Reloaded: 12 records in 1 files") and "No records changed" in report
+    assert "Records: 12 in 1 files" in stats and "OK" in stats
+
+
+async def test_reload_report_lists_changes_and_trims_problems(app, api, knowledge) -> None:
+    records = [gadget(n) for n in range(2, 13)]
+    records[0] = gadget(2, claimant="Someone else")
+    write_knowledge(knowledge, [*records, gadget(99)])
+    await feed(app, api, api.private_update(ADMIN, "/reload"))
+    report = texts(api, ADMIN)[-1]
+    assert "Added (1): gadgetron-unit-99" in report
+    assert "Removed (1): gadgetron-unit-1" in report
+    assert "Edited (1): gadgetron-unit-2" in report
+
+    # Hundreds of problems still make one message, with a count of the rest.
+    bad = [gadget(n, status="unheard-of", date="someday") for n in range(300)]
+    write_knowledge(knowledge, bad)
+    await feed(app, api, api.private_update(ADMIN, "/reload"))
+    [*_, refusal] = api.sends_to(ADMIN)
+    visible = parse_html(refusal.text)
+    assert visible.startswith("Reload refused: the knowledge base has 600 problems")
+    assert "more" in visible.splitlines()[-1]
+    assert utf16_len(visible) <= 4096
+    await feed(app, api, api.private_update(81, "Gadgetron unit 99"))
+    assert "gadgetron-unit-99" in texts(api, 81)[0]  # the last good index stays live
+
+
+# --- service ------------------------------------------------------------------------------------
+
+
+async def test_reload_builds_off_the_event_loop_and_swaps_once(knowledge, monkeypatch) -> None:
+    svc = Service.open(knowledge)
+    old = svc.index
+    started = threading.Event()
+    real_build = service.build_index
+
+    def slow_build(folder: Path):  # type: ignore[no-untyped-def]
+        started.set()
+        time.sleep(0.5)
+        return real_build(folder)
+
+    monkeypatch.setattr(service, "build_index", slow_build)
+    write_knowledge(knowledge, [gadget(n) for n in range(1, 14)])
+    task = asyncio.create_task(svc.reload())
+    ticks = 0
+    while not task.done():
+        await asyncio.sleep(0.01)
+        ticks += 1
+        if started.is_set() and not task.done():
+            assert svc.index is old  # questions meanwhile use the old index, whole
+    assert ticks > 10  # the event loop kept running during the build
+    result = await task
+    assert result.ok and result.changes.added == ("gadgetron-unit-13",)
+    assert svc.index is not old and len(svc.knowledge.records) == 13
+
+
+async def test_reloads_are_serialised(knowledge, monkeypatch) -> None:
+    svc = Service.open(knowledge)
+    running = 0
+    overlap = False
+    real_build = service.build_index
+
+    def build(folder: Path):  # type: ignore[no-untyped-def]
+        nonlocal running, overlap
+        running += 1
+        overlap = overlap or running > 1
+        time.sleep(0.1)
+        running -= 1
+        return real_build(folder)
+
+    monkeypatch.setattr(service, "build_index", build)
+    results = await asyncio.gather(svc.reload(), svc.reload(), svc.reload())
+    assert all(r.ok for r in results) and not overlap
+
+
+def test_compare_finds_added_removed_edited(tmp_path: Path) -> None:
+    old = load(write_knowledge(tmp_path / "a", [gadget(1), gadget(2), gadget(3)]))
+    new = load(write_knowledge(tmp_path / "b", [gadget(2), gadget(3, status="denied"), gadget(4)]))
+    changes = compare(old, new)
+    assert changes.added == ("gadgetron-unit-4",)
+    assert changes.removed == ("gadgetron-unit-1",)
+    assert changes.edited == ("gadgetron-unit-3",)
+
+
+def test_question_rate_limiter_window() -> None:
+    now = [0.0]
+    limiter = QuestionRateLimiter(2, period=60, clock=lambda: now[0])
+    assert limiter.check(1) == 0 and limiter.check(1) == 0
+    assert limiter.check(1) == pytest.approx(60)
+    assert limiter.check(2) == 0
+    now[0] = 61
+    assert limiter.check(1) == 0
+
+
+# --- HTML splitting -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("limit", [200, 1000, 4096])
+def test_split_html_gives_valid_messages_within_the_limit(limit: int) -> None:
+    lines = ["<b>Lead &amp; more</b>"]
+    for n in range(80):
+        lines.append(f"• <b>2023</b> — Claimant &lt;{n}&gt;: claim <code>[id-{n}]</code>")
+        lines.append(
+            "<blockquote>" + " ".join(f"w{n}<b>x</b>ord" for _ in range(40)) + "</blockquote>"
+        )
+    lines.append("<blockquote>" + "y" * 9000 + " tail</blockquote>")  # one enormous word
+    text = "\n".join(lines)
+    chunks = split_html(text, limit)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert size(chunk) <= limit
+        parse_html(chunk)  # valid Telegram HTML on its own
+    visible = "".join(parse_html(c) for c in chunks).replace("\n", "").replace(" ", "")
+    assert visible == parse_html(text).replace("\n", "").replace(" ", "")
+
+
+def test_split_html_keeps_short_text_whole_and_counts_utf16() -> None:
+    assert split_html("<b>hi</b>", 10) == ["<b>hi</b>"]
+    emoji = "😀" * 3000  # 6000 UTF-16 units
+    assert all(utf16_len(c) <= 4096 for c in split_html(emoji))
+
+
+def test_messages_are_trimmed_with_a_pointer_beyond_max_parts() -> None:
+    text = "\n".join(f"line {n} " + "x" * 90 for n in range(400))
+    parts = messages(text, "<i>see /claim</i>", limit=1000)
+    assert len(parts) == MAX_PARTS
+    assert parts[-1].endswith("<i>see /claim</i>")
+    assert all(size(p) <= 1000 for p in parts)
+
+
+# --- settings and logging -----------------------------------------------------------------------
+
+
+def args(**kwargs: object) -> argparse.Namespace:
+    base = {"knowledge": None, "config": None, "webhook_url": None, "listen": None,
+            "port": None, "secret_token": None}  # fmt: skip
+    return argparse.Namespace(**{**base, **kwargs})
+
+
+def test_settings_from_environment() -> None:
+    settings = load_settings(
+        args(),
+        {
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081",
+            "BOT_ADMIN_IDS": "12, 34,",
+            "BOT_KNOWLEDGE_DIR": "/srv/knowledge",
+        },
+    )
+    assert settings.admin_ids == {12, 34}
+    assert settings.base_url == "http://127.0.0.1:8081/bot"
+    assert settings.base_file_url == "http://127.0.0.1:8081/file/bot"
+    assert settings.knowledge_dir == Path("/srv/knowledge")
+    assert TOKEN not in repr(settings)
+    assert settings.is_admin(12) and not settings.is_admin(None) and not settings.is_admin(56)
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "  "}, "TELEGRAM_BOT_TOKEN is not set"),
+        ({"TELEGRAM_BOT_TOKEN": "not a token"}, "does not look like a bot token"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_ADMIN_IDS": "12,@boss"}, "not a numeric"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "localhost"}, "http(s) URL"),
+        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_PORT": "http"}, "whole number"),
+    ],
+)
+def test_settings_errors_are_one_line(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError) as error:
+        load_settings(args(), env)
+    assert message in str(error.value) and "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
+def test_settings_from_config_file_environment_and_command_line(tmp_path: Path, suffix: str):
+    config = tmp_path / f"bot{suffix}"
+    if suffix == ".toml":
+        config.write_text(
+            f'telegram_bot_token = "{TOKEN}"\nBOT_ADMIN_IDS = [1, 2]\nBOT_WEBHOOK_PORT = 9000\n'
+        )
+    else:
+        config.write_text(f'TELEGRAM_BOT_TOKEN: "{TOKEN}"\nBOT_ADMIN_IDS: "1,2"\n'
+                          "BOT_WEBHOOK_PORT: 9000\n")  # fmt: skip
+    settings = load_settings(args(config=config), {"BOT_ADMIN_IDS": "3"})
+    assert settings.token == TOKEN
+    assert settings.admin_ids == {3}  # the environment wins over the file
+    assert settings.port == 9000
+    assert load_settings(args(config=config, port=8443), {}).port == 8443  # the command line wins
+    config.write_text("BOT_NO_SUCH_THING = 1\n" if suffix == ".toml" else "BOT_NO_SUCH: 1\n")
+    with pytest.raises(SettingsError, match="unknown setting"):
+        load_settings(args(config=config), {})
+
+
+def test_log_lines_never_show_the_token() -> None:
+    formatter = chat.RedactingFormatter("%(message)s", [TOKEN])
+    record = logging.LogRecord(
+        "httpx",
+        logging.INFO,
+        __file__,
+        1,
+        "HTTP Request: POST %s",
+        (f"http://x/bot{TOKEN}/getMe",),
+        None,
+    )
+    assert TOKEN not in formatter.format(record)
+    try:
+        raise ValueError(f"The token `{TOKEN}` was rejected")
+    except ValueError:
+        import sys
+
+        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
+    assert TOKEN not in formatter.format(record)
