@@ -656,9 +656,11 @@ async def serve(settings: Settings, service: Service) -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    loop.add_signal_handler(signal.SIGHUP, lambda: app.create_task(reload_on_signal(service)))
+    if hangup is not None:
+        loop.add_signal_handler(hangup, lambda: app.create_task(reload_on_signal(service)))
     try:
         await register_commands(app, settings)
         await app.start()
@@ -687,8 +689,9 @@ async def serve(settings: Settings, service: Service) -> int:
         await stop.wait()
         log.info("Stopping")
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            loop.remove_signal_handler(sig)
+        for sig in (signal.SIGINT, signal.SIGTERM, hangup):
+            if sig is not None:
+                loop.remove_signal_handler(sig)
         if app.updater and app.updater.running:
             await app.updater.stop()
         if app.running:
