@@ -15,7 +15,7 @@ def test_ruff_check_is_clean() -> None:
     if ruff is None:
         pytest.fail("ruff is not installed: pip install -e '.[test]'")
     result = subprocess.run(
-        [ruff, "check", "--no-cache", "bot", "tests", "bench"],
+        [ruff, "check", "--no-cache", "."],
         cwd=ROOT,
         capture_output=True,
         text=True,
