@@ -305,8 +305,10 @@ class FakeBotAPI:
         deadline = time.monotonic() + min(float(call.params.get("timeout", 0)), 30.0)
 
         def ready() -> bool:
-            return self._closing or any(u["update_id"] >= offset for u in self.updates) or any(
-                f.matches(call) for f in self.faults
+            return (
+                self._closing
+                or any(u["update_id"] >= offset for u in self.updates)
+                or any(f.matches(call) for f in self.faults)
             )
 
         async with self._changed:
