@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import settings as serve_settings
 from bot.knowledge import KnowledgeError, load
 
 REPO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -177,13 +178,14 @@ def build_parser() -> argparse.ArgumentParser:
         "serve",
         help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)",
         description="Run the Telegram bot: long polling by default, or a webhook.",
+        epilog="environment: TELEGRAM_BOT_TOKEN (required, from @BotFather), "
+        "TELEGRAM_API_BASE_URL (a self-hosted Bot API server), BOT_ADMIN_IDS "
+        "(comma-separated numeric user ids allowed to /reload and /stats), "
+        "BOT_KNOWLEDGE_DIR. SIGHUP reloads the knowledge base. See README: Run it on Telegram.",
     )
-    try:
-        from bot import chat
-    except ImportError:  # the chat layer is optional for the other commands
-        chat = None  # type: ignore[assignment]
-    if chat is not None and hasattr(chat, "add_arguments"):
-        chat.add_arguments(serve)
+    # The options live in bot.settings: importing the chat layer (and with it
+    # python-telegram-bot) would slow down every other command.
+    serve_settings.add_arguments(serve)
     serve.set_defaults(func=cmd_serve)
 
     bench = commands.add_parser(

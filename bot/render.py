@@ -129,32 +129,3 @@ def record_html(record: Record, knowledge: KnowledgeBase | None = None) -> str:
     lines = [f"<code>[{_e(record.id)}]</code>"]
     lines += [f"<b>{_e(k)}:</b> {_e(v)}" for k, v in _record_lines(record, knowledge)]
     return "\n".join(lines)
-
-
-def split_message(text: str, limit: int) -> list[str]:
-    """Split text into chunks of at most ``limit`` characters, on line boundaries.
-
-    A single line longer than the limit is cut at the last space before it.
-    Used on HTML, so callers keep each line's tags balanced (every line we
-    render closes what it opens).
-    """
-    chunks: list[str] = []
-    current = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            cut = line.rfind(" ", 0, limit)
-            cut = cut if cut > 0 else limit
-            if current:
-                chunks.append(current)
-                current = ""
-            chunks.append(line[:cut])
-            line = line[cut:].lstrip()
-        candidate = f"{current}\n{line}" if current else line
-        if len(candidate) > limit:
-            chunks.append(current)
-            current = line
-        else:
-            current = candidate
-    if current:
-        chunks.append(current)
-    return chunks
