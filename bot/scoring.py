@@ -34,11 +34,11 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import scipy.sparse
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import rank_bm25
@@ -76,7 +76,9 @@ def _idf(corpus_size: int, df: np.ndarray) -> np.ndarray:
     numpy's vectorised log may differ from libm's by an ulp; parity needs libm.
     """
     n1 = corpus_size + 1
-    return np.array([math.log(n1 / f) for f in df.tolist()], dtype=np.float64)
+    values, inverse = np.unique(df, return_inverse=True)  # few distinct df: few logs
+    logs = np.array([math.log(n1 / f) for f in values.tolist()], dtype=np.float64)
+    return logs[inverse.reshape(-1)]
 
 
 def _norms(doc_len: np.ndarray, k1: float, b: float, avgdl: float) -> np.ndarray:
@@ -116,7 +118,7 @@ class SparseBM25:
         """
         self.k1, self.b, self.delta = float(k1), float(b), float(delta)
         self._terms = terms
-        self._vocab = {t: i for i, t in enumerate(terms)}
+        self._vocab = dict(zip(terms, range(len(terms)), strict=True))
         self._indptr = indptr
         self._docs = docs
         self._tf = tf
@@ -140,35 +142,34 @@ class SparseBM25:
         """Each record's (term, tf) pairs, record-major: scoring a few records needs no search.
 
         ``_fwd_terms[_fwd_indptr[d]:_fwd_indptr[d + 1]]`` are record d's term
-        ids, ``_fwd_tf`` their frequencies; 5-6 bytes a posting.
+        ids, ``_fwd_tf`` their frequencies; 5-6 bytes a posting. scipy's
+        CSC -> CSR conversion is a linear-time counting transpose.
         """
-        p = len(self._docs)
-        key = self._docs.astype(np.int64) << 32
-        key |= np.arange(p, dtype=np.int64)
-        key.sort()
-        key &= 0xFFFFFFFF
-        term_of = np.repeat(np.arange(self.vocabulary_size, dtype=np.int32), np.diff(self._indptr))
-        indptr = np.zeros(self.corpus_size + 1, dtype=np.int64)
-        np.cumsum(np.bincount(self._docs, minlength=self.corpus_size), out=indptr[1:])
-        return indptr, term_of[key], self._tf[key]
+        shape = (self.corpus_size, self.vocabulary_size)
+        csc = scipy.sparse.csc_matrix((self._tf, self._docs, self._indptr), shape=shape)
+        csr = csc.tocsr()
+        return csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data
 
     def _contributions(self, terms: np.ndarray, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
         """Postings' score terms, ``idf * (delta + tf*(k1+1) / (norm + tf))``, exactly as rank_bm25.
 
         The same float64 operations in the same order, so the same bits.
         """
+        return self._idf[terms] * self._saturation(docs, tf)
+
+    def _saturation(self, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        """``delta + tf*(k1+1) / (norm + tf)``: rank_bm25's factor after idf, same operations."""
         tf = tf.astype(np.int64)
-        return self._idf[terms] * (self.delta + (tf * (self.k1 + 1)) / (self._norms[docs] + tf))
+        return self.delta + (tf * (self.k1 + 1)) / (self._norms[docs] + tf)
 
     def _excess_and_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per posting, what the term adds above a record lacking it (float32: only to find
         candidates); per term, an upper bound of that (float64, rounded up past float32's error).
         """
         df = np.diff(self._indptr)
-        term_of = np.repeat(np.arange(self.vocabulary_size), df)
-        excess = self._contributions(term_of, self._docs, self._tf)
+        excess = np.repeat(self._idf, df)
+        excess *= self._saturation(self._docs, self._tf)
         excess -= np.repeat(self._idf * (self.delta + 0.0), df)
-        del term_of
         # Strictly positive, so a zero running sum means "not a candidate".
         small = excess.astype(np.float32)
         np.maximum(small, np.finfo(np.float32).tiny, out=small)
@@ -461,13 +462,12 @@ class SparseBM25:
             "delta": self.delta, "corpus_size": self.corpus_size,
             "vocabulary_size": self.vocabulary_size, "postings": len(self._docs),
         }
-        encoded = [t.encode("utf-8") for t in self._terms]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(e) for e in encoded], out=offsets[1:])
+        joined = "\0".join(self._terms)
+        if joined.count("\0") != max(len(self._terms) - 1, 0):
+            raise ValueError("a term contains a NUL character; such an index cannot be saved")
         arrays = {
             "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-            "terms_blob": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-            "terms_offsets": offsets,
+            "terms": np.frombuffer(joined.encode("utf-8"), dtype=np.uint8),
             "indptr": self._indptr,
             "docs": self._docs,
             "tf": self._tf,
@@ -499,7 +499,7 @@ class SparseBM25:
             params = {key: float(meta[key]) for key in ("k1", "b", "delta")}
         except (KeyError, TypeError, ValueError) as exc:
             raise CacheError(f"incomplete index metadata: {exc}") from exc
-        terms = _decode_terms(get("terms_blob", np.uint8), get("terms_offsets", np.int64), v)
+        terms = _decode_terms(get("terms", np.uint8), v)
         indptr = get("indptr", np.int64, v + 1)
         docs = get("docs", np.int32, p)
         tf = get("tf", None, p)
@@ -549,18 +549,16 @@ class _ArrayGetter:
         return array
 
 
-def _decode_terms(blob: np.ndarray, offsets: np.ndarray, v: int) -> list[str]:
-    """The vocabulary from a UTF-8 blob and byte offsets, validated."""
-    if len(offsets) != v + 1 or offsets[0] != 0 or offsets[-1] != len(blob):
-        raise CacheError("vocabulary offsets do not match the vocabulary blob")
-    if v and np.any(np.diff(offsets) <= 0):
-        raise CacheError("vocabulary offsets are not increasing (empty or reordered terms)")
-    raw = blob.tobytes()
-    bounds = offsets.tolist()
+def _decode_terms(blob: np.ndarray, v: int) -> list[str]:
+    """The vocabulary from its NUL-separated UTF-8 blob, validated."""
     try:
-        return [raw[a:z].decode("utf-8") for a, z in pairwise(bounds)]
+        text = blob.tobytes().decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CacheError(f"vocabulary is not valid UTF-8: {exc}") from exc
+    terms = text.split("\0") if v else ([] if not text else [text])
+    if len(terms) != v:
+        raise CacheError(f"vocabulary holds {len(terms)} terms, expected {v}")
+    return terms
 
 
 def _check_postings(

@@ -1,0 +1,412 @@
+"""On-disk cache of the search index and the records, keyed by the knowledge base's digest.
+
+Why: at 100k records, parsing the YAML and analysing every record takes
+minutes; loading this cache takes a fraction of a second. One file per
+knowledge-base digest (``index-<digest>.npz``, an uncompressed ``.npz``: numpy
+arrays only, read with ``allow_pickle=False``) holds
+
+- the :class:`~bot.scoring.SparseBM25` statistics (``bm25.*`` arrays),
+- every record as compact JSON in one UTF-8 blob plus int64 offsets
+  (``records.*``), decoded one record at a time when an answer cites it,
+- ``cache_meta``: format version, digest, the caller's fingerprint and meta.
+
+Never trusted: a missing, truncated, corrupt (zip CRC-32 checked on every
+array), wrong-version, wrong-digest or wrong-fingerprint file, or one whose
+arrays do not add up, makes :func:`load_cached` log why, delete it and return
+None, so the caller rebuilds. Writes go to a temporary file in the same folder,
+fsync'd, then ``os.replace``: readers see the old file or the new one, never
+half a file.
+
+How ``bot/search.py`` uses it::
+
+    digest = knowledge.digest(folder)                # sha256 over the YAML files
+    cached = cache.load_cached(cache_dir, digest, fingerprint=FINGERPRINT)
+    if cached is None:                               # first start, or the KB changed
+        kb = knowledge.load(folder)                  # YAML + validation (slow)
+        analyzer = Analyzer(kb.aliases)
+        scorer = SparseBM25.fit(document_terms(analyzer, r) for r in kb.records)
+        records = RecordStore.from_dicts(
+            r.model_dump(mode="json", exclude_none=True) for r in kb.records)
+        cache.store(cache_dir, digest, scorer, records, fingerprint=FINGERPRINT,
+                    meta={"aliases": kb.aliases})
+        # optionally reopen with load_cached() so the record blob is mmapped
+    # hits: cached.index.top_k(terms, k) -> record positions;
+    #       Record.model_validate(cached.records[pos]) for the few cited ones;
+    #       cached.records.position(record_id) resolves denied_by/contradicts links.
+
+``FINGERPRINT`` names everything else the index depends on (analyzer version,
+field weights, k1/b/delta): change it and old caches are rebuilt. For
+``/reload``, build in a worker process (``ProcessPoolExecutor``: the analysis is
+pure Python and would hold the GIL) that calls :func:`store`, then
+:func:`load_cached` in the bot and swap the index: the old one answers until then.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import struct
+import tempfile
+import time
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.scoring import CacheError, SparseBM25
+
+__all__ = [
+    "CACHE_VERSION",
+    "CacheError",
+    "Cached",
+    "RecordStore",
+    "cache_path",
+    "load_cached",
+    "load_or_build",
+    "store",
+]
+
+log = logging.getLogger(__name__)
+
+#: Bumped whenever the cache layout changes (the index has its own version too).
+CACHE_VERSION = 1
+_KIND = "claimbot.index-cache"
+_PREFIX, _SUFFIX = "index-", ".npz"
+_DIGEST = re.compile(r"^[0-9a-f]{16,128}$")
+#: Temporary files older than this are left-overs of a crashed writer.
+_STALE_TEMP_SECONDS = 3600
+
+
+class _StringTable:
+    """Many strings as one UTF-8 blob plus int64 offsets: two arrays instead of objects."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    @classmethod
+    def build(cls, items: Iterable[bytes]) -> _StringTable:
+        blob = bytearray()
+        ends = [0]
+        for item in items:
+            blob += item
+            ends.append(len(blob))
+        return cls(np.frombuffer(bytes(blob), dtype=np.uint8), np.array(ends, dtype=np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def raw(self, i: int) -> bytes:
+        return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes()
+
+    def validate(self, name: str) -> None:
+        """Raise CacheError unless the offsets slice the blob exactly, in order."""
+        offsets = self.offsets
+        if self.blob.dtype != np.uint8 or self.blob.ndim != 1:
+            raise CacheError(f"{name}: blob must be a 1-D uint8 array")
+        if offsets.dtype != np.int64 or offsets.ndim != 1 or not len(offsets):
+            raise CacheError(f"{name}: offsets must be a non-empty 1-D int64 array")
+        if offsets[0] != 0 or offsets[-1] != len(self.blob) or np.any(np.diff(offsets) < 0):
+            raise CacheError(f"{name}: offsets do not slice the blob")
+
+
+class RecordStore(Sequence[dict[str, Any]]):
+    """Records as compact JSON in one blob, decoded only when asked for (lazy).
+
+    ``store[i]`` decodes record i (a few microseconds), so an answer costs
+    the records it cites, not the knowledge base. Loaded from the cache the
+    blob is memory-mapped: pages are read from disk only when touched.
+    ``position(record_id)`` maps ids to positions (built on first use).
+    """
+
+    def __init__(self, records: _StringTable, ids: _StringTable) -> None:
+        if len(records) != len(ids):
+            raise CacheError("record store: as many ids as records expected")
+        self._records, self._ids = records, ids
+        self._positions: dict[str, int] | None = None
+
+    @classmethod
+    def from_dicts(cls, records: Iterable[Mapping[str, Any]]) -> RecordStore:
+        """Build from JSON-able dicts (e.g. ``Record.model_dump(mode="json")``); streams."""
+        ids: list[bytes] = []
+
+        def encoded() -> Iterator[bytes]:
+            for record in records:
+                ids.append(str(record.get("id", "")).encode("utf-8"))
+                yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+        table = _StringTable.build(encoded())
+        return cls(table, _StringTable.build(ids))
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
+        if not isinstance(i, int | np.integer):
+            raise TypeError("RecordStore indices must be integers")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"record {i} out of range ({n} records)")
+        return json.loads(self._records.raw(int(i) % n))
+
+    def raw(self, i: int) -> bytes:
+        """Record i's JSON text, undecoded."""
+        return self._records.raw(i)
+
+    def record_id(self, i: int) -> str:
+        return self._ids.raw(i).decode("utf-8")
+
+    def position(self, record_id: str) -> int | None:
+        """The position of the record with this id, or None."""
+        if self._positions is None:
+            raw = self._ids.blob.tobytes()
+            bounds = self._ids.offsets.tolist()
+            self._positions = {
+                raw[a:z].decode("utf-8"): i for i, (a, z) in enumerate(pairwise(bounds))
+            }
+        return self._positions.get(record_id)
+
+    @property
+    def nbytes(self) -> int:
+        tables = (self._records, self._ids)
+        return sum(t.blob.nbytes + t.offsets.nbytes for t in tables)
+
+    def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
+        return {
+            prefix + "blob": self._records.blob,
+            prefix + "offsets": self._records.offsets,
+            prefix + "ids_blob": self._ids.blob,
+            prefix + "ids_offsets": self._ids.offsets,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls, arrays: Mapping[str, np.ndarray], prefix: str = "records."
+    ) -> RecordStore:
+        """Rebuild from :meth:`to_arrays` output; raises CacheError when inconsistent."""
+        try:
+            records = _StringTable(arrays[prefix + "blob"], arrays[prefix + "offsets"])
+            ids = _StringTable(arrays[prefix + "ids_blob"], arrays[prefix + "ids_offsets"])
+        except KeyError as exc:
+            raise CacheError(f"record store array {exc} is missing") from None
+        records.validate("records")
+        ids.validate("record ids")
+        return cls(records, ids)
+
+
+@dataclass(frozen=True)
+class Cached:
+    """What a cache file holds: the index, the records, and the caller's metadata."""
+
+    index: SparseBM25
+    records: RecordStore
+    digest: str
+    fingerprint: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def cache_path(cache_dir: str | Path, digest: str) -> Path:
+    """Where the cache for a knowledge base with this digest lives."""
+    if not _DIGEST.match(digest):
+        raise ValueError(f"not a hex digest: {digest!r}")
+    return Path(cache_dir) / f"{_PREFIX}{digest}{_SUFFIX}"
+
+
+def store(
+    cache_dir: str | Path,
+    digest: str,
+    index: SparseBM25,
+    records: RecordStore,
+    *,
+    fingerprint: str = "",
+    meta: Mapping[str, Any] | None = None,
+    keep: int = 3,
+) -> Path:
+    """Write the cache for ``digest`` atomically; keep only the ``keep`` newest cache files.
+
+    ``meta`` must be JSON-serialisable (small things: aliases, settings).
+    """
+    if len(records) != len(index):
+        raise ValueError(f"{len(records)} records but the index has {len(index)}")
+    path = cache_path(cache_dir, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "kind": _KIND, "version": CACHE_VERSION, "digest": digest,
+        "fingerprint": fingerprint, "records": len(records), "meta": dict(meta or {}),
+        "created": time.time(),
+    }
+    arrays = {
+        "cache_meta": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+        **index.to_arrays("bm25."),
+        **records.to_arrays("records."),
+    }
+    _atomic_savez(path, arrays)
+    _prune(path.parent, keep=max(keep, 1), current=path)
+    return path
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez to a temporary sibling, fsync, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable where directories can sync
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _prune(cache_dir: Path, keep: int, current: Path) -> None:
+    """Delete all but the ``keep`` newest cache files, and crashed writers' temporary files."""
+    files = sorted(
+        (p for p in cache_dir.glob(f"{_PREFIX}*{_SUFFIX}") if p != current),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in files[keep - 1 :]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    now = time.time()
+    for tmp in cache_dir.glob(f".{_PREFIX}*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > _STALE_TEMP_SECONDS:
+                tmp.unlink()
+
+
+def load_cached(
+    cache_dir: str | Path, digest: str, *, fingerprint: str = "", mmap: bool = True
+) -> Cached | None:
+    """The cache for ``digest``, or None when there is none or it cannot be trusted.
+
+    An untrustworthy file is logged and deleted, so the next :func:`store`
+    replaces it. With ``mmap`` the record blob stays on disk, paged in when
+    records are read (it is CRC-checked once, by streaming, on load).
+    """
+    path = cache_path(cache_dir, digest)
+    if not path.exists():
+        return None
+    try:
+        return _read(path, digest, fingerprint, mmap)
+    except Exception as exc:  # corrupt files fail in many ways: none of them is fatal
+        reason = exc if isinstance(exc, CacheError) else f"{type(exc).__name__}: {exc}"
+        log.warning("ignoring index cache %s (%s); it will be rebuilt", path, reason)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def load_or_build(
+    cache_dir: str | Path,
+    digest: str,
+    build: Callable[[], tuple[SparseBM25, RecordStore]],
+    *,
+    fingerprint: str = "",
+    meta: Mapping[str, Any] | None = None,
+) -> Cached:
+    """:func:`load_cached`, or ``build()`` then :func:`store` and reopen (mmapped records)."""
+    cached = load_cached(cache_dir, digest, fingerprint=fingerprint)
+    if cached is not None:
+        return cached
+    index, records = build()
+    path = store(cache_dir, digest, index, records, fingerprint=fingerprint, meta=meta)
+    return load_cached(cache_dir, digest, fingerprint=fingerprint) or Cached(
+        index, records, digest, fingerprint, dict(meta or {}), path
+    )
+
+
+def _read(path: Path, digest: str, fingerprint: str, mmap: bool) -> Cached:
+    with np.load(path, allow_pickle=False) as npz:
+        header = _header(npz, digest, fingerprint)
+        names = set(npz.files)
+        for name in names:
+            if npz.zip.getinfo(name + ".npy").compress_type != zipfile.ZIP_STORED:
+                raise CacheError(f"array {name!r} is compressed; caches are written uncompressed")
+        index = SparseBM25.from_arrays(npz, "bm25.")
+        arrays = {
+            name: npz[name]
+            for name in names
+            if name.startswith("records.") and name != "records.blob"
+        }
+        if "records.blob" not in names:
+            raise CacheError("record store array 'records.blob' is missing")
+        if mmap:
+            _verify_member(npz.zip, "records.blob")
+            arrays["records.blob"] = _memmap_member(path, npz.zip, "records.blob")
+        else:
+            arrays["records.blob"] = npz["records.blob"]
+    records = RecordStore.from_arrays(arrays)
+    if len(records) != len(index) or len(records) != header.get("records"):
+        raise CacheError(
+            f"{len(records)} records, {len(index)} indexed, {header.get('records')} announced"
+        )
+    meta = header.get("meta")
+    return Cached(index, records, digest, fingerprint, meta if isinstance(meta, dict) else {}, path)
+
+
+def _header(npz: Any, digest: str, fingerprint: str) -> dict[str, Any]:
+    """The cache_meta record, checked against what the caller expects."""
+    try:
+        header = json.loads(npz["cache_meta"].tobytes().decode("utf-8"))
+    except KeyError:
+        raise CacheError("no cache_meta: not an index cache") from None
+    if not isinstance(header, dict) or header.get("kind") != _KIND:
+        raise CacheError("not an index cache")
+    if header.get("version") != CACHE_VERSION:
+        raise CacheError(f"cache version {header.get('version')!r}, expected {CACHE_VERSION}")
+    if header.get("digest") != digest:
+        raise CacheError("stale: built for another knowledge base digest")
+    if header.get("fingerprint") != fingerprint:
+        raise CacheError(
+            f"stale: built with fingerprint {header.get('fingerprint')!r}, expected {fingerprint!r}"
+        )
+    return header
+
+
+def _verify_member(zf: zipfile.ZipFile, name: str) -> None:
+    """Stream one array through zipfile, which checks its CRC-32 at the end."""
+    with zf.open(name + ".npy") as member:
+        while member.read(1 << 22):
+            pass
+
+
+def _memmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
+    """A read-only memory map of a stored (uncompressed) 1-D uint8 array inside the zip."""
+    info = zf.getinfo(name + ".npy")
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise CacheError(f"array {name!r}: bad zip local header")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        offset = fh.tell()
+    if dtype != np.uint8 or len(shape) != 1 or fortran:
+        raise CacheError(f"array {name!r}: expected a 1-D uint8 array")
+    if offset - start + shape[0] != info.file_size:
+        raise CacheError(f"array {name!r}: size does not match the zip entry")
+    if shape[0] == 0:
+        return np.zeros(0, dtype=np.uint8)
+    return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=shape)
