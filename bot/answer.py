@@ -24,10 +24,10 @@ from bot.search import Hit, Index
 from bot.text import clean
 
 #: A record must hold at least this share of the question's weighted terms.
-#: 0.4: one unknown word as rare as the rarest known one outweighs two common
-#: words ("weather in Moscow" abstains), but not a rare word plus another
-#: ("Shahed drone prices" still finds the Shahed records).
-MIN_COVERAGE = 0.4
+#: Just over half: one rare record word plus one word in no record ("price of
+#: a Shahed drone", "Putin's birthday") is 0.5 and abstains; question filler
+#: ("according", "true", "hey") is not counted at all.
+MIN_COVERAGE = 0.51
 #: Further records join the answer when they score at least this share of the best.
 RELATIVE_SCORE = 0.6
 #: At most this many records are cited in one answer.
@@ -231,6 +231,11 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
         return Answer(question, False, kind, NO_RECORDS)
     best = hits[0].relevance
     kept = [h for h in hits if h.relevance >= RELATIVE_SCORE * best]
+    # "How many" and "where" want the record that states a figure or a place:
+    # among records that match well, those come first (stable: by score after).
+    wanted = {"how_many": _NUMBER, "where": _PLACE}.get(kind)
+    if wanted is not None:
+        kept.sort(key=lambda h: wanted.search(h.record.claim) is None)
     # A denial cited beside the claim it denies is already shown as that
     # claim's note (with its id): one line, not two.
     shown = {h.record.id for h in kept}

@@ -48,6 +48,8 @@ QUESTION_FILLER = frozenset(
     news latest recent recently current currently update updates info information detail
     details happen happened happening go going give show find look explain summary summarize
     summarise mean meant think thought today now ago date time year month day
+    hey hello true really correct confirm according accord help near around besides
+    position stance view located location locate
     """.split()
 )
 
