@@ -16,6 +16,7 @@ tags (x2), which count more than one in the source excerpt (x1).
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from bot.knowledge import KnowledgeBase
 from bot.schema import Record
 from bot.scoring import SparseBM25
-from bot.text import Analyzer
+from bot.text import STOP_WORDS, Analyzer, words
 
 K1, B, DELTA = 1.2, 0.75, 1.0
 
@@ -52,6 +53,14 @@ QUESTION_FILLER = frozenset(
     position stance view located location locate
     """.split()
 )
+
+
+#: Spelling correction reads every record's words once; above this many records
+#: that costs more than it saves, and questions are taken as typed.
+SPELLING_MAX_RECORDS = 50_000
+#: How alike a misspelt word and a record word must be (difflib ratio):
+#: "factroy"/"factory" 0.86 pass, "grain"/"train" 0.80 do not.
+SPELLING_CUTOFF = 0.84
 
 
 def field_texts(record: Record) -> dict[str, list[str]]:
@@ -103,6 +112,7 @@ class Index:
         self._record_terms: dict[int, frozenset[str]] = {}
         # Filler words as the analyzer spells them (stemmed, aliased).
         self._filler = analyzer.term_set(QUESTION_FILLER)
+        self._spelling: frozenset[str] | None = None
 
     @classmethod
     def build(cls, knowledge: KnowledgeBase) -> Index:
@@ -114,12 +124,55 @@ class Index:
         return len(self.knowledge.records)
 
     def question_terms(self, question: str) -> list[str]:
-        """The question's content terms, in order, without repeats or filler."""
+        """The question's content terms, in order, without repeats or filler.
+
+        A hyphenated word no record holds ("co-produce") is left to its parts,
+        which the analyzer adds beside it; kept whole it would count as unknown.
+        """
         seen: dict[str, None] = {}
-        for term in self.analyzer.terms(question):
-            if term not in self._filler:
-                seen.setdefault(term, None)
+        for term in self.analyzer.terms(self.spell(question)):
+            if term in self._filler or ("-" in term and term not in self.scorer):
+                continue
+            seen.setdefault(term, None)
         return list(seen)
+
+    def _spelling_words(self) -> frozenset[str]:
+        if self._spelling is None:
+            found: set[str] = set()
+            if len(self) <= SPELLING_MAX_RECORDS:
+                for record in self.knowledge.records:
+                    for texts in field_texts(record).values():
+                        for text in texts:
+                            found.update(w for w in words(text) if len(w) >= 4)
+                for group in self.knowledge.aliases:
+                    for phrase in group:
+                        found.update(w for w in words(phrase) if len(w) >= 4)
+            self._spelling = frozenset(found)
+        return self._spelling
+
+    def spell(self, question: str) -> str:
+        """The question with misspelt words replaced by the closest record word.
+
+        Only words no record knows are touched (4+ letters, not stop words or
+        filler): "iranian dron factroy" becomes "iranian drone factory".
+        """
+        known = self._spelling_words()
+        if not known:
+            return question
+        out = []
+        for word in words(question):
+            if (
+                len(word) >= 4
+                and word not in STOP_WORDS
+                and word not in known
+                and not any(
+                    t in self.scorer or t in self._filler for t in self.analyzer.terms(word)
+                )
+            ):
+                close = difflib.get_close_matches(word, known, n=1, cutoff=SPELLING_CUTOFF)
+                word = close[0] if close else word
+            out.append(word)
+        return " ".join(out)
 
     def weight(self, term: str) -> float:
         """How much a term says: its IDF; an unknown term counts as the rarest kind."""
