@@ -50,7 +50,11 @@ _KIND = "claimbot.SparseBM25"
 _EMPTY_IDS = np.empty(0, dtype=np.int64)
 _EMPTY_SCORES = np.empty(0, dtype=np.float64)
 #: How many times a query may score its best candidates whole to raise its threshold.
-_PROBES = 0
+_PROBES = 3
+#: A probe may cost this share of the postings of the term it hopes to save adding...
+_PROBE_SHARE = 0.5
+#: ... and is only worth its fixed cost when that term has at least this many postings.
+_PROBE_MIN = 16_384
 #: A binary search in a long postings list costs about this many sequential reads.
 _SEARCH_COST = 24
 
@@ -379,9 +383,9 @@ class SparseBM25:
         theta = acc.kth(k)
         probes = _PROBES
         while plan.reach(pending) >= theta - plan.tolerance:
-            if probes:  # cheap, and often enough to stop adding terms
+            if probes and plan.df[pending[0]] >= _PROBE_MIN:  # may save a costly add
                 probes -= 1
-                theta = max(theta, acc.probe(k))
+                theta = max(theta, acc.probe(k, _PROBE_SHARE * plan.df[pending[0]]))
                 if plan.reach(pending) < theta - plan.tolerance:
                     break
             acc.add(pending.pop(0))
@@ -644,17 +648,19 @@ class _Accumulator:
         scores = self.sums[self.cands()]
         return float(np.partition(scores, self.size - k)[self.size - k])
 
-    def probe(self, k: int) -> float:
-        """The k-th best whole score among the 2k best candidates so far (a valid bound).
+    def probe(self, k: int, budget: int) -> float:
+        """The k-th best whole score among the best candidates so far (a valid bound).
 
-        Scores so far miss the pending terms; scoring a handful of promising
-        records whole lifts the threshold close to its final value early.
+        Scores so far miss the pending terms; scoring the most promising
+        records whole lifts the threshold close to its final value early. As
+        many are probed as ``budget`` postings allow (at least 2k).
         """
         cands = self.cands()
-        if self.size <= 2 * k:
+        m = max(2 * k, int(budget / max(self.index._terms_per_record, 1.0)))
+        if self.size <= m:
             best = cands
         else:
-            best = cands[np.argpartition(self.sums[cands], self.size - 2 * k)[self.size - 2 * k:]]
+            best = cands[np.argpartition(self.sums[cands], self.size - m)[self.size - m:]]
         whole = self.index._whole_excess(self.plan, best)
         return float(np.partition(whole, len(whole) - k)[len(whole) - k])
 
