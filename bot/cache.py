@@ -52,7 +52,8 @@ import struct
 import tempfile
 import time
 import zipfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -67,6 +68,7 @@ __all__ = [
     "CacheError",
     "Cached",
     "RecordStore",
+    "RecordStoreBuilder",
     "cache_path",
     "load_cached",
     "load_or_build",
@@ -90,15 +92,6 @@ class _StringTable:
     def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
         self.blob, self.offsets = blob, offsets
 
-    @classmethod
-    def build(cls, items: Iterable[bytes]) -> _StringTable:
-        blob = bytearray()
-        ends = [0]
-        for item in items:
-            blob += item
-            ends.append(len(blob))
-        return cls(np.frombuffer(bytes(blob), dtype=np.uint8), np.array(ends, dtype=np.int64))
-
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
@@ -114,6 +107,38 @@ class _StringTable:
             raise CacheError(f"{name}: offsets must be a non-empty 1-D int64 array")
         if offsets[0] != 0 or offsets[-1] != len(self.blob) or np.any(np.diff(offsets) < 0):
             raise CacheError(f"{name}: offsets do not slice the blob")
+
+
+class RecordStoreBuilder:
+    """Collects records as compact JSON into one growing buffer (no per-record objects)."""
+
+    def __init__(self) -> None:
+        self._blob, self._ends = bytearray(), array("q", [0])
+        self._ids, self._id_ends = bytearray(), array("q", [0])
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Add a JSON-able record (e.g. ``Record.model_dump(mode="json", exclude_none=True)``)."""
+        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        self.add_json(line, str(record.get("id", "")))
+
+    def add_json(self, line: bytes, record_id: str) -> None:
+        """Add a record already encoded as one JSON object in UTF-8."""
+        self._blob += line
+        self._ends.append(len(self._blob))
+        self._ids += record_id.encode("utf-8")
+        self._id_ends.append(len(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def build(self) -> RecordStore:
+        """The store; it shares this builder's buffers, so add nothing afterwards."""
+        return RecordStore(
+            _StringTable(np.frombuffer(self._blob, dtype=np.uint8),
+                         np.frombuffer(self._ends, dtype=np.int64)),
+            _StringTable(np.frombuffer(self._ids, dtype=np.uint8),
+                         np.frombuffer(self._id_ends, dtype=np.int64)),
+        )
 
 
 class RecordStore(Sequence[dict[str, Any]]):
@@ -134,15 +159,10 @@ class RecordStore(Sequence[dict[str, Any]]):
     @classmethod
     def from_dicts(cls, records: Iterable[Mapping[str, Any]]) -> RecordStore:
         """Build from JSON-able dicts (e.g. ``Record.model_dump(mode="json")``); streams."""
-        ids: list[bytes] = []
-
-        def encoded() -> Iterator[bytes]:
-            for record in records:
-                ids.append(str(record.get("id", "")).encode("utf-8"))
-                yield json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-
-        table = _StringTable.build(encoded())
-        return cls(table, _StringTable.build(ids))
+        builder = RecordStoreBuilder()
+        for record in records:
+            builder.add(record)
+        return builder.build()
 
     def __len__(self) -> int:
         return len(self._records)
@@ -171,6 +191,13 @@ class RecordStore(Sequence[dict[str, Any]]):
                 raw[a:z].decode("utf-8"): i for i, (a, z) in enumerate(pairwise(bounds))
             }
         return self._positions.get(record_id)
+
+    @property
+    def blob(self) -> np.ndarray:
+        """Every record's JSON, back to back (read-only view; e.g. to hash)."""
+        view = self._records.blob.view()
+        view.flags.writeable = False
+        return view
 
     @property
     def nbytes(self) -> int:

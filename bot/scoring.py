@@ -28,6 +28,7 @@ postings and is usually far smaller; it never scans all records.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import threading
@@ -55,6 +56,8 @@ _PROBES = 3
 _PROBE_SHARE = 0.5
 #: ... and is only worth its fixed cost when that term has at least this many postings.
 _PROBE_MIN = 16_384
+#: Queries with at most this many postings in all are scored without pruning.
+_SMALL_QUERY = 4096
 #: A binary search in a long postings list costs about this many sequential reads.
 _SEARCH_COST = 24
 
@@ -376,7 +379,8 @@ class SparseBM25:
         through the forward index, which lifts ``theta`` to near its final value.
         """
         pending = list(plan.terms)
-        while pending and acc.size < k:
+        small = sum(plan.df.values()) <= _SMALL_QUERY  # pruning would cost more than it saves
+        while pending and (small or acc.size < k):
             acc.add(pending.pop(0))
         if not pending:
             return acc.finalists(k)
@@ -444,7 +448,7 @@ class SparseBM25:
         recomputed with rank_bm25's expression (:meth:`_contributions`).
         """
         values = np.empty((len(plan.slots), len(cands)))
-        values[:] = plan.absent_column
+        values[:] = plan.absent_row[:, None]
         if len(cands):
             row, slot, weights = self._forward_hits(plan, cands)
             values[slot, row] = weights
@@ -727,28 +731,37 @@ class _Plan:
         self.sequence = sequence
         self.count = Counter(sequence)
         tids = list(self.count)
-        self.tids = np.array(tids, dtype=np.int64)
-        idf = index._idf[self.tids].tolist()
         delta = index.delta + 0.0
-        self.absent = {t: i * delta for t, i in zip(tids, idf, strict=True)}
-        df = (index._indptr[self.tids + 1] - index._indptr[self.tids]).tolist()
-        self.df = dict(zip(tids, df, strict=True))
-        bound = index._bound[self.tids].tolist()
-        self.bound = {t: self.count[t] * b for t, b in zip(tids, bound, strict=True)}
+        indptr, idf, bound = index._indptr, index._idf, index._bound
+        self.absent = {t: float(idf[t]) * delta for t in tids}
+        self.df = {t: int(indptr[t + 1] - indptr[t]) for t in tids}
+        self.bound = {t: self.count[t] * float(bound[t]) for t in tids}
         #: Strongest first: highest bound, then rarest.
         self.terms = sorted(tids, key=lambda t: (-self.bound[t], self.df[t], t))
         #: Slack for comparing float sums (float32 excess) against bounds.
         self.tolerance = 1e-6 * max(1.0, sum(self.bound.values()))
         #: Row of each distinct term in the per-candidate value matrix of ``_exact``.
         self.slots = {t: i for i, t in enumerate(tids)}
-        self.tid_slots = np.arange(len(tids), dtype=np.int32)
-        self.absent_column = np.array([[self.absent[t]] for t in tids])
-        self.absent_row = self.absent_column[:, 0]
-        self.count_row = np.array([self.count[t] for t in tids], dtype=np.float64)
         #: The score of a record holding no query term, summed as rank_bm25 does.
         self.constant = 0.0
         for t in sequence:
             self.constant += self.absent[t]
+
+    @functools.cached_property
+    def tids(self) -> np.ndarray:
+        return np.array(list(self.slots), dtype=np.int64)
+
+    @functools.cached_property
+    def tid_slots(self) -> np.ndarray:
+        return np.arange(len(self.slots), dtype=np.int32)
+
+    @functools.cached_property
+    def absent_row(self) -> np.ndarray:
+        return np.array([self.absent[t] for t in self.slots])
+
+    @functools.cached_property
+    def count_row(self) -> np.ndarray:
+        return np.array([self.count[t] for t in self.slots], dtype=np.float64)
 
     def cost(self, tid: int, count: int) -> int:
         """Postings to touch to add a term to ``count`` candidates (search or scan)."""
