@@ -1,0 +1,51 @@
+"""The benchmark's quick mode: it completes and our rankings equal plain rank-bm25's.
+
+No timing is asserted: shared CI machines make timings noise.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from bench import generate
+from bot import bench
+
+
+def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
+    lines: list[str] = []
+    results = bench.run(
+        bench.QUICK_SIZES, quick=True, questions=60, reference_questions=60,
+        workdir=tmp_path, out=lines.append,
+    )
+    (result,) = results
+    assert result["size"] == bench.QUICK_SIZES[0]
+    assert result["identical"] == result["ref_questions"] == 60, result["mismatches"]
+    for key in ("build_s", "cache_load_s", "serve_rss_mb", "p50_ms", "p99_ms", "qps",
+                "ref_p50_ms", "speedup_topk"):
+        assert result[key] > 0, key
+    assert any(line.startswith("| records") for line in lines)
+    json.dumps(results)  # the --json output is plain data
+
+
+def test_generator_is_deterministic_and_shaped_like_records() -> None:
+    from bot.schema import Record
+
+    first = list(generate.records(2500, seed=3))
+    assert first == list(generate.records(2500, seed=3))
+    assert first[2100:2110] == list(generate.records(2500, seed=3, start=2100, stop=2110))
+    assert first != list(generate.records(2500, seed=4))
+    assert len({r["id"] for r in first}) == len(first)
+    for record in first[:300]:
+        Record.model_validate(record)
+        words = len(generate.record_text(record).split())
+        assert 25 <= words <= 120, words
+    assert generate.questions(20, 2500) == generate.questions(20, 2500)
+
+
+@pytest.mark.parametrize(("text", "sizes"), [("1k,10k", [1000, 10000]), ("1m", [1_000_000]),
+                                             ("2500", [2500])])
+def test_size_lists(text: str, sizes: list[int]) -> None:
+    assert bench._sizes(text) == sizes
