@@ -105,17 +105,21 @@ class Tokenizer:
 _TOKENIZER: Tokenizer | None = None
 
 
-def _worker_batch(task: tuple[int, int, int]) -> tuple[list[bytes], list[list[str]]]:
-    """Generate and analyse records start..stop of a size-n base (runs in worker processes)."""
+def _worker_batch(
+    task: tuple[int, int, int],
+) -> tuple[list[bytes], list[str], list[list[str]]]:
+    """Generate and analyse records start..stop of a size-n base (runs in worker processes):
+    their JSON, ids and terms."""
     global _TOKENIZER
     if _TOKENIZER is None:
         _TOKENIZER = Tokenizer()
     n, start, stop = task
-    lines, docs = [], []
+    lines, ids, docs = [], [], []
     for record in _generate().records(n, start=start, stop=stop):
         lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
+        ids.append(record["id"])
         docs.append(_TOKENIZER.document(record))
-    return lines, docs
+    return lines, ids, docs
 
 
 # ---------------------------------------------------------------- phases
@@ -145,17 +149,19 @@ def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
     waited = 0.0
     tokens_out = open(workdir / "tokens.txt", "w", encoding="utf-8")  # noqa: SIM115
 
-    def corpus(results: Iterator[tuple[list[bytes], list[list[str]]]]) -> Iterator[list[str]]:
+    def corpus(
+        results: Iterator[tuple[list[bytes], list[str], list[list[str]]]],
+    ) -> Iterator[list[str]]:
         nonlocal waited
         while True:
             t0 = time.perf_counter()
             try:
-                batch_lines, docs = next(results)
+                batch_lines, batch_ids, docs = next(results)
             except StopIteration:
                 return
             waited += time.perf_counter() - t0
-            for line in batch_lines:
-                builder.add_json(line, json.loads(line)["id"])
+            for line, record_id in zip(batch_lines, batch_ids, strict=True):
+                builder.add_json(line, record_id)
             tokens_out.writelines(" ".join(doc) + "\n" for doc in docs)
             yield from docs
 
