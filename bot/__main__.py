@@ -4,15 +4,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from bot import settings as serve_settings
 from bot.knowledge import KnowledgeError, load
-
-REPO_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 EXAMPLES = """\
 examples:
@@ -25,43 +22,25 @@ examples:
 """
 
 
-def default_knowledge() -> Path:
-    """BOT_KNOWLEDGE_DIR, else ./knowledge, else the repository's knowledge/."""
-    env = os.environ.get("BOT_KNOWLEDGE_DIR")
-    if env:
-        return Path(env)
-    here = Path("knowledge")
-    return here if here.is_dir() else REPO_KNOWLEDGE
-
-
-def _knowledge_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--knowledge",
-        "-k",
-        type=Path,
-        metavar="DIR",
-        default=None,
-        help="knowledge folder (default: $BOT_KNOWLEDGE_DIR, else ./knowledge, "
-        "else the repository's knowledge/)",
-    )
-
-
 def _print_problems(error: KnowledgeError) -> None:
     print(error, file=sys.stderr)
 
 
-def _load_index(folder: Path | None):  # -> Index | None, imported lazily for a fast --help
-    from bot.search import Index
+def _load_index(args: argparse.Namespace):  # -> Index | None; imported lazily for a fast --help
+    from bot.search import open_index
 
     try:
-        return Index.build(load(folder or default_knowledge()))
+        return open_index(
+            args.knowledge or serve_settings.default_knowledge(),
+            serve_settings.cache_dir_of(args),
+        )
     except KnowledgeError as exc:
         _print_problems(exc)
         return None
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    folder = args.folder or default_knowledge()
+    folder = args.folder or serve_settings.default_knowledge()
     try:
         kb = load(folder)
     except KnowledgeError as exc:
@@ -78,7 +57,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answer import answer
     from bot.render import answer_json, answer_text
 
-    index = _load_index(args.knowledge)
+    index = _load_index(args)
     if index is None:
         return 1
 
@@ -109,7 +88,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     except EvalFileError as exc:
         print(exc, file=sys.stderr)
         return 2
-    index = _load_index(args.knowledge)
+    index = _load_index(args)
     if index is None:
         return 1
     report = evaluate(index, cases, top)
@@ -151,7 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument(
         "--limit", type=int, default=6, metavar="N", help="cite at most N records (default 6)"
     )
-    _knowledge_option(ask)
+    serve_settings.add_knowledge_arguments(ask)
     ask.set_defaults(func=cmd_ask)
 
     validate = commands.add_parser(
@@ -171,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("file", type=Path, metavar="FILE", help="questions file (YAML)")
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
-    _knowledge_option(evaluate)
+    serve_settings.add_knowledge_arguments(evaluate)
     evaluate.set_defaults(func=cmd_eval)
 
     serve = commands.add_parser(

@@ -206,8 +206,10 @@ def _snippet(tokenizer: Tokenizer, record: Any, terms: set[str]) -> str:
     try:
         from bot.answer import sentences
     except ImportError:  # pragma: no cover
+
         def sentences(text: str) -> list[str]:
             return re.split(r"(?<=[.!?])\s+", text)
+
     excerpt = record.source.excerpt if hasattr(record, "source") else record["source"]["excerpt"]
     return max(sentences(excerpt), key=lambda s: len(terms & set(tokenizer.text(s))))
 
@@ -336,10 +338,23 @@ PHASES = {"build", "serve", "reference"}
 def _run_phase(phase: str, n: int, workdir: Path, args: dict[str, Any]) -> dict[str, Any]:
     """Run one phase in a fresh interpreter, so its memory is its own."""
     out = workdir / f"{phase}.json"
-    cmd = [sys.executable, "-m", "bot.bench", "--phase", phase, "--size", str(n),
-           "--workdir", str(workdir), "--phase-args", json.dumps(args)]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT),
-               os.environ.get("PYTHONPATH")])))
+    cmd = [
+        sys.executable,
+        "-m",
+        "bot.bench",
+        "--phase",
+        phase,
+        "--size",
+        str(n),
+        "--workdir",
+        str(workdir),
+        "--phase-args",
+        json.dumps(args),
+    ]
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+    )
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
     return json.loads(out.read_text())
 
@@ -382,8 +397,11 @@ def run(
     workers = workers or (1 if quick else max(1, os.cpu_count() or 1))
     results = []
     with contextlib.ExitStack() as stack:
-        base = Path(workdir) if workdir else Path(stack.enter_context(
-            tempfile.TemporaryDirectory(prefix="claimbot-bench-")))
+        base = (
+            Path(workdir)
+            if workdir
+            else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="claimbot-bench-")))
+        )
         out(_machine())
         for n in sizes:
             nq = questions or (100 if quick else 1000)
@@ -395,8 +413,10 @@ def run(
             result.update(_run_phase("build", n, work, {"workers": workers}))
             result.update(_run_phase("serve", n, work, {"questions": nq, "keep": nref}))
             result.update(_run_phase("reference", n, work, {"questions": nref}))
-            result["load_average"] = [load0, os.getloadavg()[0] if hasattr(os, "getloadavg")
-                                      else math.nan]
+            result["load_average"] = [
+                load0,
+                os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan,
+            ]
             result["speedup_topk"] = result["ref_p50_ms"] / result["topk_p50_ms"]
             result["speedup_ask"] = result["ref_p50_ms"] / result["p50_ms"]
             results.append(result)
@@ -415,8 +435,10 @@ def _machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return (f"machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
-            f"numpy {np.__version__}")
+    return (
+        f"machine: {os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}, "
+        f"numpy {np.__version__}"
+    )
 
 
 def _row(r: dict[str, Any]) -> str:
@@ -431,9 +453,11 @@ def _row(r: dict[str, Any]) -> str:
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    head = ("| records | build s (analyse + fit) | cache load s | serve RSS MB | ask p50 ms | "
-            "ask p99 ms | ask q/s | top_k p50 ms | rank-bm25 build s | rank-bm25 RSS MB | "
-            "rank-bm25 p50 ms | p99 ms | q/s | speed-up top_k / ask | identical top-10 |")
+    head = (
+        "| records | build s (analyse + fit) | cache load s | serve RSS MB | ask p50 ms | "
+        "ask p99 ms | ask q/s | top_k p50 ms | rank-bm25 build s | rank-bm25 RSS MB | "
+        "rank-bm25 p50 ms | p99 ms | q/s | speed-up top_k / ask | identical top-10 |"
+    )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         lines.append(
@@ -461,18 +485,45 @@ def _sizes(text: str) -> list[int]:
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The bench command's options (``python -m bot bench``)."""
-    parser.add_argument("--quick", action="store_true",
-                        help="1k records and 100 questions: under a minute (CI smoke)")
-    parser.add_argument("--sizes", type=_sizes, default=None, metavar="LIST",
-                        help="knowledge-base sizes, e.g. 1k,10k,100k,1m (default: all four)")
-    parser.add_argument("--questions", type=int, default=None, metavar="N",
-                        help="questions through our ask path per size (default 1000)")
-    parser.add_argument("--reference-questions", type=int, default=None, metavar="N",
-                        help="questions for plain rank-bm25 (default: fewer as sizes grow)")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="processes that analyse records while building (default: CPUs)")
-    parser.add_argument("--workdir", default=None, metavar="DIR",
-                        help="keep the generated caches here (default: a temporary folder)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1k records and 100 questions: under a minute (CI smoke)",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=None,
+        metavar="LIST",
+        help="knowledge-base sizes, e.g. 1k,10k,100k,1m (default: all four)",
+    )
+    parser.add_argument(
+        "--questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="questions through our ask path per size (default 1000)",
+    )
+    parser.add_argument(
+        "--reference-questions",
+        type=int,
+        default=None,
+        metavar="N",
+        help="questions for plain rank-bm25 (default: fewer as sizes grow)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="processes that analyse records while building (default: CPUs)",
+    )
+    parser.add_argument(
+        "--workdir",
+        default=None,
+        metavar="DIR",
+        help="keep the generated caches here (default: a temporary folder)",
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write results as JSON")
     # Internal: one phase in a fresh process (see _run_phase).
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -485,9 +536,14 @@ def main(args: argparse.Namespace) -> int:
     if getattr(args, "phase", None):
         return _phase_main(args)
     sizes = args.sizes or (list(QUICK_SIZES) if args.quick else list(DEFAULT_SIZES))
-    results = run(sizes, quick=args.quick, questions=args.questions,
-                  reference_questions=args.reference_questions, workers=args.workers,
-                  workdir=args.workdir)
+    results = run(
+        sizes,
+        quick=args.quick,
+        questions=args.questions,
+        reference_questions=args.reference_questions,
+        workers=args.workers,
+        workdir=args.workdir,
+    )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     return 0 if all(r["identical"] == r["ref_questions"] for r in results) else 1

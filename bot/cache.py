@@ -134,10 +134,13 @@ class RecordStoreBuilder:
     def build(self) -> RecordStore:
         """The store; it shares this builder's buffers, so add nothing afterwards."""
         return RecordStore(
-            _StringTable(np.frombuffer(self._blob, dtype=np.uint8),
-                         np.frombuffer(self._ends, dtype=np.int64)),
-            _StringTable(np.frombuffer(self._ids, dtype=np.uint8),
-                         np.frombuffer(self._id_ends, dtype=np.int64)),
+            _StringTable(
+                np.frombuffer(self._blob, dtype=np.uint8), np.frombuffer(self._ends, dtype=np.int64)
+            ),
+            _StringTable(
+                np.frombuffer(self._ids, dtype=np.uint8),
+                np.frombuffer(self._id_ends, dtype=np.int64),
+            ),
         )
 
 
@@ -213,9 +216,7 @@ class RecordStore(Sequence[dict[str, Any]]):
         }
 
     @classmethod
-    def from_arrays(
-        cls, arrays: Mapping[str, np.ndarray], prefix: str = "records."
-    ) -> RecordStore:
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "records.") -> RecordStore:
         """Rebuild from :meth:`to_arrays` output; raises CacheError when inconsistent."""
         try:
             records = _StringTable(arrays[prefix + "blob"], arrays[prefix + "offsets"])
@@ -265,8 +266,12 @@ def store(
     path = cache_path(cache_dir, digest)
     path.parent.mkdir(parents=True, exist_ok=True)
     header = {
-        "kind": _KIND, "version": CACHE_VERSION, "digest": digest,
-        "fingerprint": fingerprint, "records": len(records), "meta": dict(meta or {}),
+        "kind": _KIND,
+        "version": CACHE_VERSION,
+        "digest": digest,
+        "fingerprint": fingerprint,
+        "records": len(records),
+        "meta": dict(meta or {}),
         "created": time.time(),
     }
     arrays = {

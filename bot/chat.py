@@ -710,7 +710,9 @@ def main(args: argparse.Namespace | None = None) -> int:
     setup_logging(settings)
     try:
         service = Service.open(
-            settings.knowledge_dir, questions_per_minute=settings.questions_per_minute
+            settings.knowledge_dir,
+            cache_dir=settings.cache_dir,
+            questions_per_minute=settings.questions_per_minute,
         )
     except KnowledgeError as exc:
         print(f"error: the knowledge base {settings.knowledge_dir} is invalid:", file=sys.stderr)

@@ -19,7 +19,7 @@ Layout of a knowledge folder:
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,18 +63,22 @@ class KnowledgeError(Exception):
 
 @dataclass(frozen=True)
 class KnowledgeBase:
-    """A validated knowledge base: its records in load order and its alias groups."""
+    """A validated knowledge base: its records in load order and its alias groups.
 
-    records: tuple[Record, ...]
+    ``records`` is any sequence: a tuple when loaded from YAML, a lazy one when
+    opened from the index cache (see ``bot.search.open_index``).
+    """
+
+    records: Sequence[Record]
     aliases: tuple[tuple[str, ...], ...] = ()
     files: tuple[str, ...] = ()
     #: sha256 over every file's name and bytes: equal digests, equal knowledge.
     digest: str = ""
-    by_id: dict[str, Record] = field(default_factory=dict, compare=False, repr=False)
+    by_id: Mapping[str, Record] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.by_id:
-            self.by_id.update({r.id: r for r in self.records})
+            object.__setattr__(self, "by_id", {r.id: r for r in self.records})
 
     def __len__(self) -> int:
         return len(self.records)

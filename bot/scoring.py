@@ -132,8 +132,8 @@ class SparseBM25:
         self.doc_len = doc_len
         self.corpus_size = len(doc_len)
         total = int(doc_len.sum(dtype=np.int64))
-        self.avgdl = avgdl if avgdl is not None else (
-            total / self.corpus_size if self.corpus_size else 0.0
+        self.avgdl = (
+            avgdl if avgdl is not None else (total / self.corpus_size if self.corpus_size else 0.0)
         )
         df = np.diff(indptr)
         self._idf = idf if idf is not None else _idf(self.corpus_size, df)
@@ -211,8 +211,14 @@ class SparseBM25:
         doc_len = np.array(lengths, dtype=np.int32)
         docs = np.repeat(np.arange(len(doc_len), dtype=np.int64), np.frombuffer(unique, np.int64))
         return cls._from_postings(
-            np.frombuffer(term_ids, np.int64), docs, np.frombuffer(tfs, np.int64),
-            list(vocab), doc_len, k1, b, delta,
+            np.frombuffer(term_ids, np.int64),
+            docs,
+            np.frombuffer(tfs, np.int64),
+            list(vocab),
+            doc_len,
+            k1,
+            b,
+            delta,
         )
 
     @classmethod
@@ -249,9 +255,15 @@ class SparseBM25:
         indptr = np.zeros(v + 1, dtype=np.int64)
         np.cumsum(np.bincount(term_of, minlength=v), out=indptr[1:])
         return cls(
-            terms=terms, indptr=indptr, docs=docs.astype(np.int32),
-            tf=tf.astype(_tf_dtype(int(tf.max(initial=0)))), doc_len=doc_len,
-            k1=k1, b=b, delta=delta, **derived,
+            terms=terms,
+            indptr=indptr,
+            docs=docs.astype(np.int32),
+            tf=tf.astype(_tf_dtype(int(tf.max(initial=0)))),
+            doc_len=doc_len,
+            k1=k1,
+            b=b,
+            delta=delta,
+            **derived,
         )
 
     @classmethod
@@ -274,9 +286,16 @@ class SparseBM25:
         docs = np.repeat(np.arange(n, dtype=np.int64), np.frombuffer(unique, np.int64))
         idf = np.array([model.idf[t] for t in terms], dtype=np.float64)
         return cls._from_postings(
-            np.frombuffer(term_ids, np.int64), docs, np.frombuffer(tfs, np.int64), terms,
-            np.array(model.doc_len, dtype=np.int32), model.k1, model.b, model.delta,
-            idf=idf, avgdl=model.avgdl,
+            np.frombuffer(term_ids, np.int64),
+            docs,
+            np.frombuffer(tfs, np.int64),
+            terms,
+            np.array(model.doc_len, dtype=np.int32),
+            model.k1,
+            model.b,
+            model.delta,
+            idf=idf,
+            avgdl=model.avgdl,
         )
 
     # ------------------------------------------------------------------ lookups
@@ -313,8 +332,19 @@ class SparseBM25:
     @property
     def nbytes(self) -> int:
         """Bytes held by the numpy arrays (the vocabulary dict comes on top)."""
-        arrays = (self._indptr, self._docs, self._tf, self._excess, self._idf, self._bound,
-                  self.doc_len, self._norms, self._fwd_indptr, self._fwd_terms, self._fwd_tf)
+        arrays = (
+            self._indptr,
+            self._docs,
+            self._tf,
+            self._excess,
+            self._idf,
+            self._bound,
+            self.doc_len,
+            self._norms,
+            self._fwd_indptr,
+            self._fwd_terms,
+            self._fwd_tf,
+        )
         return sum(a.nbytes for a in arrays)
 
     # ------------------------------------------------------------------ scoring
@@ -466,9 +496,14 @@ class SparseBM25:
         idf, avgdl and weights are recomputed on load, so they cannot disagree.
         """
         meta = {
-            "kind": _KIND, "version": FORMAT_VERSION, "k1": self.k1, "b": self.b,
-            "delta": self.delta, "corpus_size": self.corpus_size,
-            "vocabulary_size": self.vocabulary_size, "postings": len(self._docs),
+            "kind": _KIND,
+            "version": FORMAT_VERSION,
+            "k1": self.k1,
+            "b": self.b,
+            "delta": self.delta,
+            "corpus_size": self.corpus_size,
+            "vocabulary_size": self.vocabulary_size,
+            "postings": len(self._docs),
         }
         joined = "\0".join(self._terms)
         if joined.count("\0") != max(len(self._terms) - 1, 0):
@@ -664,12 +699,13 @@ class _Accumulator:
         if self.size <= m:
             best = cands
         else:
-            best = cands[np.argpartition(self.sums[cands], self.size - m)[self.size - m:]]
+            best = cands[np.argpartition(self.sums[cands], self.size - m)[self.size - m :]]
         whole = self.index._whole_excess(self.plan, best)
         return float(np.partition(whole, len(whole) - k)[len(whole) - k])
 
-    def finalists(self, k: int, cands: np.ndarray | None = None,
-                  scores: np.ndarray | None = None) -> np.ndarray:
+    def finalists(
+        self, k: int, cands: np.ndarray | None = None, scores: np.ndarray | None = None
+    ) -> np.ndarray:
         """Candidates within rounding of the k-th best whole score.
 
         Whole excess scores are the exact scores minus the constant up to float

@@ -17,16 +17,27 @@ tags (x2), which count more than one in the source excerpt (x1).
 from __future__ import annotations
 
 import difflib
+import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import overload
 
-from bot.knowledge import KnowledgeBase
+from bot import cache
+from bot.knowledge import KnowledgeBase, digest, load, record_files
 from bot.schema import Record
 from bot.scoring import SparseBM25
 from bot.text import STOP_WORDS, Analyzer, words
 
+log = logging.getLogger(__name__)
+
 K1, B, DELTA = 1.2, 0.75, 1.0
+
+#: Names everything besides the knowledge files that a cached index depends
+#: on: change the analysis, the weights or the BM25 parameters, bump this, and
+#: every old cache is rebuilt instead of trusted.
+FINGERPRINT = f"analyzer-2 bm25plus k1={K1} b={B} delta={DELTA}"
 
 #: (field weight, text getter) pairs: how each record field feeds the index.
 FIELD_WEIGHTS: tuple[tuple[int, str], ...] = (
@@ -203,3 +214,101 @@ class Index:
             record = self.knowledge.records[position]
             hits.append(Hit(record, score, score - baseline, matched, coverage))
         return hits
+
+
+class LazyRecords(Sequence[Record]):
+    """Records from an index cache, each decoded and validated when first read.
+
+    An answer reads the few records it cites; a knowledge base of a million
+    records is never decoded whole.
+    """
+
+    def __init__(self, store: cache.RecordStore) -> None:
+        self._store = store
+        self._decoded: dict[int, Record] = {}
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+    @overload
+    def __getitem__(self, i: int) -> Record: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[Record]: ...
+    def __getitem__(self, i: int | slice) -> Record | Sequence[Record]:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        record = self._decoded.get(i)
+        if record is None:
+            record = Record.model_validate(self._store[i])
+            if len(self._decoded) < 4096:
+                self._decoded[i] = record
+        return record
+
+
+class LazyById(Mapping[str, Record]):
+    """Record id → record over an index cache, through the store's id table."""
+
+    def __init__(self, store: cache.RecordStore, records: LazyRecords) -> None:
+        self._store, self._records = store, records
+
+    def __getitem__(self, record_id: str) -> Record:
+        position = self._store.position(record_id)
+        if position is None:
+            raise KeyError(record_id)
+        return self._records[position]
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._store.record_id(i) for i in range(len(self._store)))
+
+    def __len__(self) -> int:
+        return len(self._store)
+
+
+def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index:
+    """The index of a knowledge folder, from the cache when its content is unchanged.
+
+    Without ``cache_dir``: load, validate and build. With it: a cache file keyed
+    by the folder's content digest is loaded when present and sound (records
+    are then decoded only when cited), else the knowledge base is loaded,
+    validated and indexed, and the cache written for next time. Only a valid
+    knowledge base is ever cached, so a cache hit needs no validation.
+
+    Raises KnowledgeError when the knowledge base is invalid.
+    """
+    folder = Path(folder)
+    if cache_dir is None:
+        return Index.build(load(folder))
+    if folder.is_dir():
+        cached = cache.load_cached(cache_dir, digest(folder), fingerprint=FINGERPRINT)
+        if cached is not None:
+            return _from_cache(folder, cached)
+    index = Index.build(load(folder))
+    kb = index.knowledge
+    try:
+        store = cache.RecordStore.from_dicts(
+            r.model_dump(mode="json", exclude_none=True) for r in kb.records
+        )
+        cache.store(
+            cache_dir,
+            kb.digest,
+            index.scorer,
+            store,
+            fingerprint=FINGERPRINT,
+            meta={"aliases": [list(g) for g in kb.aliases]},
+        )
+    except OSError as exc:  # a read-only or full disk costs speed, not answers
+        log.warning("could not write the index cache in %s: %s", cache_dir, exc)
+    return index
+
+
+def _from_cache(folder: Path, cached: cache.Cached) -> Index:
+    records = LazyRecords(cached.records)
+    aliases = tuple(tuple(group) for group in cached.meta.get("aliases", ()))
+    kb = KnowledgeBase(
+        records=records,  # type: ignore[arg-type]
+        aliases=aliases,
+        files=tuple(str(p) for p in record_files(folder)),
+        digest=cached.digest,
+        by_id=LazyById(cached.records, records),  # type: ignore[arg-type]
+    )
+    return Index(kb, Analyzer(aliases), cached.index)

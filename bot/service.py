@@ -22,16 +22,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import MAX_CITATIONS, Answer, answer
-from bot.knowledge import KnowledgeBase, KnowledgeError, load
+from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.schema import Record
-from bot.search import Index
+from bot.search import Index, open_index
 
 log = logging.getLogger(__name__)
 
 
-def build_index(folder: Path) -> Index:
-    """Load, validate and index a knowledge folder (blocking; raises KnowledgeError)."""
-    return Index.build(load(folder))
+def build_index(folder: Path, cache_dir: Path | None = None) -> Index:
+    """Open a knowledge folder's index: from the cache when unchanged, else load,
+    validate and build (blocking; raises KnowledgeError)."""
+    return open_index(folder, cache_dir)
 
 
 @dataclass(frozen=True)
@@ -148,8 +149,16 @@ class Memory:
 class Service:
     """The live index, its reloads and the counters; one per running bot."""
 
-    def __init__(self, folder: Path, index: Index, *, questions_per_minute: int = 10) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        index: Index,
+        *,
+        cache_dir: Path | None = None,
+        questions_per_minute: int = 10,
+    ) -> None:
         self.folder = folder
+        self.cache_dir = cache_dir
         self._index = index
         self._lock = asyncio.Lock()
         self.started = dt.datetime.now(dt.UTC)
@@ -163,9 +172,12 @@ class Service:
         self.memory = Memory()
 
     @classmethod
-    def open(cls, folder: Path, **kwargs: int) -> Service:
-        """Load the knowledge folder at start-up (blocking; raises KnowledgeError)."""
-        return cls(folder, build_index(folder), **kwargs)
+    def open(cls, folder: Path, *, cache_dir: Path | None = None, **kwargs: int) -> Service:
+        """Load the knowledge folder at start-up (blocking; raises KnowledgeError).
+
+        With ``cache_dir``, an unchanged knowledge base starts from the index cache.
+        """
+        return cls(folder, build_index(folder, cache_dir), cache_dir=cache_dir, **kwargs)
 
     @property
     def index(self) -> Index:
@@ -210,7 +222,7 @@ class Service:
             begun = time.monotonic()
             old = self._index
             try:
-                new = await asyncio.to_thread(build_index, self.folder)
+                new = await asyncio.to_thread(build_index, self.folder, self.cache_dir)
             except KnowledgeError as exc:
                 result = ReloadResult(
                     ok=False,

@@ -12,6 +12,8 @@ TOML or YAML) may hold the same names, and the command line wins over both::
 ``BOT_ADMIN_IDS``           numeric Telegram user ids allowed to ``/reload``
                             and ``/stats``, comma-separated
 ``BOT_KNOWLEDGE_DIR``       the knowledge folder
+``BOT_CACHE_DIR``           where the index cache lives (default
+                            ``~/.cache/claimbot``; ``--no-cache`` for none)
 ``BOT_WEBHOOK_URL``         serve a webhook at this public URL instead of polling
 ``BOT_WEBHOOK_LISTEN``      webhook listen address (default 127.0.0.1)
 ``BOT_WEBHOOK_PORT``        webhook listen port (default 8080)
@@ -42,6 +44,7 @@ TOKEN_ENV = "TELEGRAM_BOT_TOKEN"
 BASE_URL_ENV = "TELEGRAM_API_BASE_URL"
 ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
 KNOWLEDGE_ENV = "BOT_KNOWLEDGE_DIR"
+CACHE_ENV = "BOT_CACHE_DIR"
 WEBHOOK_URL_ENV = "BOT_WEBHOOK_URL"
 WEBHOOK_LISTEN_ENV = "BOT_WEBHOOK_LISTEN"
 WEBHOOK_PORT_ENV = "BOT_WEBHOOK_PORT"
@@ -54,6 +57,7 @@ KNOWN_NAMES = (
     BASE_URL_ENV,
     ADMIN_IDS_ENV,
     KNOWLEDGE_ENV,
+    CACHE_ENV,
     WEBHOOK_URL_ENV,
     WEBHOOK_LISTEN_ENV,
     WEBHOOK_PORT_ENV,
@@ -85,6 +89,8 @@ class Settings:
 
     token: str = field(repr=False)
     knowledge_dir: Path
+    #: None: no index cache (build from the YAML at every start and reload).
+    cache_dir: Path | None = None
     base_url: str | None = None
     admin_ids: frozenset[int] = frozenset()
     webhook_url: str | None = None
@@ -117,8 +123,25 @@ class Settings:
         return tuple(s for s in (self.token, self.secret_token) if s)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``serve`` subcommand's options."""
+def default_knowledge(environ: Mapping[str, str] | None = None) -> Path:
+    """$BOT_KNOWLEDGE_DIR, else ./knowledge, else the repository's knowledge/."""
+    env = os.environ if environ is None else environ
+    if env.get(KNOWLEDGE_ENV, "").strip():
+        return Path(env[KNOWLEDGE_ENV])
+    return Path("knowledge") if Path("knowledge").is_dir() else REPO_KNOWLEDGE
+
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """$BOT_CACHE_DIR, else $XDG_CACHE_HOME/claimbot, else ~/.cache/claimbot."""
+    env = os.environ if environ is None else environ
+    if env.get(CACHE_ENV, "").strip():
+        return Path(env[CACHE_ENV])
+    base = env.get("XDG_CACHE_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".cache") / "claimbot"
+
+
+def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--knowledge``, ``--cache`` and ``--no-cache``: shared by ask, eval and serve."""
     parser.add_argument(
         "--knowledge",
         "-k",
@@ -128,6 +151,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"knowledge folder (default: ${KNOWLEDGE_ENV}, else ./knowledge, "
         "else the repository's knowledge/)",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help=f"index cache folder (default: ${CACHE_ENV}, else ~/.cache/claimbot); an "
+        "unchanged knowledge base then starts from the cache instead of the YAML",
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the index cache",
+    )
+
+
+def cache_dir_of(
+    args: argparse.Namespace | None, environ: Mapping[str, str] | None = None
+) -> Path | None:
+    """The cache folder the options ask for, or None for --no-cache."""
+    if getattr(args, "no_cache", False):
+        return None
+    return getattr(args, "cache", None) or default_cache_dir(environ)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``serve`` subcommand's options."""
+    add_knowledge_arguments(parser)
     parser.add_argument(
         "--config",
         type=Path,
@@ -270,7 +320,10 @@ def load_settings(
 
     knowledge = get(KNOWLEDGE_ENV, getattr(args, "knowledge", None))
     if knowledge is None:
-        knowledge = Path("knowledge") if Path("knowledge").is_dir() else REPO_KNOWLEDGE
+        knowledge = default_knowledge({})
+    cache = (
+        None if getattr(args, "no_cache", False) else get(CACHE_ENV, getattr(args, "cache", None))
+    )
 
     webhook_url = _text(get(WEBHOOK_URL_ENV, getattr(args, "webhook_url", None)))
     if webhook_url is not None:
@@ -297,6 +350,13 @@ def load_settings(
     return Settings(
         token=token,
         knowledge_dir=Path(knowledge),
+        cache_dir=(
+            None
+            if getattr(args, "no_cache", False)
+            else Path(cache)
+            if cache
+            else default_cache_dir({})
+        ),
         base_url=_base_url(_text(get(BASE_URL_ENV))),
         admin_ids=parse_admin_ids(get(ADMIN_IDS_ENV)),
         webhook_url=webhook_url,

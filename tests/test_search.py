@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 import rank_bm25
 
-from bot.knowledge import KnowledgeBase
+from bot.answer import answer
+from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.render import answer_json
 from bot.schema import Record
-from bot.search import Index
+from bot.search import Index, LazyRecords, open_index
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 
 def make_record(rid: str, claim: str, excerpt: str | None = None, **extra: object) -> Record:
@@ -78,3 +85,48 @@ def test_unknown_words_weigh_as_the_rarest_and_lower_coverage(index: Index) -> N
 
 def test_question_filler_is_not_a_search_term(index: Index) -> None:
     assert index.question_terms("latest news: when was the factory reported?") == ["factori"]
+
+
+# --- opening an index through the cache ------------------------------------------------------
+
+
+def test_open_index_from_cache_answers_exactly_as_built(tmp_path: Path) -> None:
+
+    built = open_index(KNOWLEDGE, tmp_path)
+    cached = open_index(KNOWLEDGE, tmp_path)
+    assert isinstance(cached.knowledge.records, LazyRecords)
+    assert not isinstance(built.knowledge.records, LazyRecords)
+    for question in ["When was the factory reported?", "Mohajer-6", "dron factroy", "pizza"]:
+        assert answer_json(answer(cached, question)) == answer_json(answer(built, question))
+    assert cached.knowledge.by_id["feb-2023-iran-denies-drone-plant-talks"].claimant == "Iran"
+
+
+def test_a_changed_knowledge_base_is_rebuilt_not_served_stale(tmp_path: Path) -> None:
+    import shutil
+
+    folder = tmp_path / "kb"
+    shutil.copytree(KNOWLEDGE, folder)
+    open_index(folder, tmp_path / "cache")
+    path = folder / "drone-factory.yaml"
+    path.write_text(path.read_text().replace("east of Moscow", "east of Kazan"))
+    index = open_index(folder, tmp_path / "cache")
+    assert "Kazan" in index.search("drone factory Kazan")[0].record.claim
+
+
+def test_a_corrupt_cache_file_is_rebuilt(tmp_path: Path) -> None:
+
+    open_index(KNOWLEDGE, tmp_path)
+    (cache_file,) = tmp_path.glob("*.npz")
+    cache_file.write_bytes(cache_file.read_bytes()[:1000])
+    index = open_index(KNOWLEDGE, tmp_path)
+    assert index.search("Mohajer-6")
+    assert cache_file.exists() and cache_file.stat().st_size > 1000  # written anew
+
+
+def test_an_invalid_knowledge_base_is_never_cached(tmp_path: Path) -> None:
+
+    (tmp_path / "kb").mkdir()
+    (tmp_path / "kb" / "bad.yaml").write_text("- id: [\n")
+    with pytest.raises(KnowledgeError):
+        open_index(tmp_path / "kb", tmp_path / "cache")
+    assert not list(tmp_path.glob("cache/*.npz"))
