@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 
-from bot.answer import Answer, Citation
+from bot.answer import Answer, Citation, short_claimant
 from bot.knowledge import KnowledgeBase
 from bot.schema import Record
 
@@ -34,7 +34,7 @@ def citation_text(citation: Citation) -> str:
     """One cited line and its snippet, plain text."""
     snippet = _marked(citation, lambda w: f"*{w}*", str)
     return (
-        f"• {citation.date_text} — {citation.claimant}: {citation.claim}"
+        f"• {citation.date_text} — {short_claimant(citation.claimant)}: {citation.claim}"
         f"{_notes_text(citation)} [{citation.claim_id}]\n"
         f"  “{snippet}”"
     )
@@ -58,7 +58,8 @@ def citation_html(citation: Citation, *, short: bool = False) -> str:
     """One cited line, Telegram HTML; ``short`` leaves out the snippet."""
     notes = "".join(f" <i>{_e(n)}.</i>" for n in citation.notes)
     line = (
-        f"• <b>{_e(citation.date_text)}</b> — {_e(citation.claimant)}: {_e(citation.claim)}"
+        f"• <b>{_e(citation.date_text)}</b> — {_e(short_claimant(citation.claimant))}: "
+        f"{_e(citation.claim)}"
         f"{notes} <code>[{_e(citation.claim_id)}]</code>"
     )
     if short:
