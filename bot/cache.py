@@ -29,7 +29,7 @@ How ``bot/search.py`` uses it::
             r.model_dump(mode="json", exclude_none=True) for r in kb.records)
         cache.store(cache_dir, digest, scorer, records, fingerprint=FINGERPRINT,
                     meta={"aliases": kb.aliases})
-        # optionally reopen with load_cached() so the record blob is mmapped
+        # optionally reopen with load_cached() so the record blob stays on disk
     # hits: cached.index.top_k(terms, k) -> record positions;
     #       Record.model_validate(cached.records[pos]) for the few cited ones;
     #       cached.records.position(record_id) resolves denied_by/contradicts links.
@@ -51,6 +51,7 @@ import re
 import struct
 import tempfile
 import time
+import weakref
 import zipfile
 from array import array
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -86,22 +87,68 @@ _DIGEST = re.compile(r"^[0-9a-f]{16,128}$")
 _STALE_TEMP_SECONDS = 3600
 
 
-class _StringTable:
-    """Many strings as one UTF-8 blob plus int64 offsets: two arrays instead of objects."""
+class _FileBytes:
+    """A byte range of a file, read on demand with ``os.pread`` (thread-safe, no seek).
 
-    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+    Reads come from the page cache and never count as this process's memory
+    (a memory map would: readahead maps neighbouring pages into its RSS). The
+    descriptor stays open, so the bytes survive the file's replacement or
+    deletion by a newer cache.
+    """
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self.offset, self.length = offset, length
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self.fd)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, start: int, stop: int) -> bytes:
+        data = os.pread(self.fd, stop - start, self.offset + start)
+        if len(data) != stop - start:
+            raise CacheError("the cache file was truncated under us")
+        return data
+
+
+class _StringTable:
+    """Many strings as one UTF-8 blob plus int64 offsets: two arrays instead of objects.
+
+    The blob is a uint8 array in memory, or a :class:`_FileBytes` left on disk.
+    """
+
+    def __init__(self, blob: np.ndarray | _FileBytes, offsets: np.ndarray) -> None:
         self.blob, self.offsets = blob, offsets
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
     def raw(self, i: int) -> bytes:
-        return self.blob[self.offsets[i] : self.offsets[i + 1]].tobytes()
+        start, stop = int(self.offsets[i]), int(self.offsets[i + 1])
+        if isinstance(self.blob, _FileBytes):
+            return self.blob.read(start, stop)
+        return self.blob[start:stop].tobytes()
+
+    def whole(self) -> np.ndarray:
+        """The blob as a read-only uint8 array (read from disk when left there)."""
+        if isinstance(self.blob, _FileBytes):
+            return np.frombuffer(self.blob.read(0, len(self.blob)), dtype=np.uint8)
+        view = self.blob.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory."""
+        blob = 0 if isinstance(self.blob, _FileBytes) else self.blob.nbytes
+        return blob + self.offsets.nbytes
 
     def validate(self, name: str) -> None:
         """Raise CacheError unless the offsets slice the blob exactly, in order."""
         offsets = self.offsets
-        if self.blob.dtype != np.uint8 or self.blob.ndim != 1:
+        if not isinstance(self.blob, _FileBytes) and (
+            self.blob.dtype != np.uint8 or self.blob.ndim != 1
+        ):
             raise CacheError(f"{name}: blob must be a 1-D uint8 array")
         if offsets.dtype != np.int64 or offsets.ndim != 1 or not len(offsets):
             raise CacheError(f"{name}: offsets must be a non-empty 1-D int64 array")
@@ -149,8 +196,8 @@ class RecordStore(Sequence[dict[str, Any]]):
 
     ``store[i]`` decodes record i (a few microseconds), so an answer costs
     the records it cites, not the knowledge base. Loaded from the cache the
-    blob is memory-mapped: pages are read from disk only when touched.
-    ``position(record_id)`` maps ids to positions (built on first use).
+    blob stays in the file and each record is one ``pread`` from the page
+    cache. ``position(record_id)`` maps ids to positions (built on first use).
     """
 
     def __init__(self, records: _StringTable, ids: _StringTable) -> None:
@@ -197,19 +244,17 @@ class RecordStore(Sequence[dict[str, Any]]):
 
     @property
     def blob(self) -> np.ndarray:
-        """Every record's JSON, back to back (read-only view; e.g. to hash)."""
-        view = self._records.blob.view()
-        view.flags.writeable = False
-        return view
+        """Every record's JSON, back to back (read-only; e.g. to hash)."""
+        return self._records.whole()
 
     @property
     def nbytes(self) -> int:
-        tables = (self._records, self._ids)
-        return sum(t.blob.nbytes + t.offsets.nbytes for t in tables)
+        """Bytes held in memory (a blob left on disk does not count)."""
+        return self._records.nbytes + self._ids.nbytes
 
     def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
         return {
-            prefix + "blob": self._records.blob,
+            prefix + "blob": self._records.whole(),
             prefix + "offsets": self._records.offsets,
             prefix + "ids_blob": self._ids.blob,
             prefix + "ids_offsets": self._ids.offsets,
@@ -323,19 +368,20 @@ def _prune(cache_dir: Path, keep: int, current: Path) -> None:
 
 
 def load_cached(
-    cache_dir: str | Path, digest: str, *, fingerprint: str = "", mmap: bool = True
+    cache_dir: str | Path, digest: str, *, fingerprint: str = "", lazy: bool = True
 ) -> Cached | None:
     """The cache for ``digest``, or None when there is none or it cannot be trusted.
 
     An untrustworthy file is logged and deleted, so the next :func:`store`
-    replaces it. With ``mmap`` the record blob stays on disk, paged in when
-    records are read (it is CRC-checked once, by streaming, on load).
+    replaces it. With ``lazy`` the record blob stays on disk and records are
+    read when cited (the blob is CRC-checked once, by streaming, on load);
+    otherwise it is read into memory.
     """
     path = cache_path(cache_dir, digest)
     if not path.exists():
         return None
     try:
-        return _read(path, digest, fingerprint, mmap)
+        return _read(path, digest, fingerprint, lazy)
     except Exception as exc:  # corrupt files fail in many ways: none of them is fatal
         reason = exc if isinstance(exc, CacheError) else f"{type(exc).__name__}: {exc}"
         log.warning("ignoring index cache %s (%s); it will be rebuilt", path, reason)
@@ -352,7 +398,7 @@ def load_or_build(
     fingerprint: str = "",
     meta: Mapping[str, Any] | None = None,
 ) -> Cached:
-    """:func:`load_cached`, or ``build()`` then :func:`store` and reopen (mmapped records)."""
+    """:func:`load_cached`, or ``build()`` then :func:`store` and reopen (records on disk)."""
     cached = load_cached(cache_dir, digest, fingerprint=fingerprint)
     if cached is not None:
         return cached
@@ -363,7 +409,7 @@ def load_or_build(
     )
 
 
-def _read(path: Path, digest: str, fingerprint: str, mmap: bool) -> Cached:
+def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
     with np.load(path, allow_pickle=False) as npz:
         header = _header(npz, digest, fingerprint)
         names = set(npz.files)
@@ -378,9 +424,9 @@ def _read(path: Path, digest: str, fingerprint: str, mmap: bool) -> Cached:
         }
         if "records.blob" not in names:
             raise CacheError("record store array 'records.blob' is missing")
-        if mmap:
+        if lazy:
             _verify_member(npz.zip, "records.blob")
-            arrays["records.blob"] = _memmap_member(path, npz.zip, "records.blob")
+            arrays["records.blob"] = _member_bytes(path, npz.zip, "records.blob")
         else:
             arrays["records.blob"] = npz["records.blob"]
     records = RecordStore.from_arrays(arrays)
@@ -418,8 +464,8 @@ def _verify_member(zf: zipfile.ZipFile, name: str) -> None:
             pass
 
 
-def _memmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
-    """A read-only memory map of a stored (uncompressed) 1-D uint8 array inside the zip."""
+def _member_bytes(path: Path, zf: zipfile.ZipFile, name: str) -> _FileBytes:
+    """Where a stored (uncompressed) 1-D uint8 array's data lies inside the zip file."""
     info = zf.getinfo(name + ".npy")
     with open(path, "rb") as fh:
         fh.seek(info.header_offset)
@@ -439,6 +485,4 @@ def _memmap_member(path: Path, zf: zipfile.ZipFile, name: str) -> np.ndarray:
         raise CacheError(f"array {name!r}: expected a 1-D uint8 array")
     if offset - start + shape[0] != info.file_size:
         raise CacheError(f"array {name!r}: size does not match the zip entry")
-    if shape[0] == 0:
-        return np.zeros(0, dtype=np.uint8)
-    return np.memmap(path, dtype=np.uint8, mode="r", offset=offset, shape=shape)
+    return _FileBytes(path, offset, shape[0])

@@ -43,8 +43,8 @@ def stored(tmp_path: Path) -> Path:
 
 def test_round_trip(tmp_path: Path, stored: Path) -> None:
     assert stored == cache_path(tmp_path, DIGEST)
-    for mmap in (True, False):
-        cached = load_cached(tmp_path, DIGEST, fingerprint="v1", mmap=mmap)
+    for lazy in (True, False):
+        cached = load_cached(tmp_path, DIGEST, fingerprint="v1", lazy=lazy)
         assert cached is not None
         assert cached.meta == {"aliases": [["a", "b"]]}
         assert len(cached.records) == len(cached.index) == 3
@@ -110,10 +110,10 @@ def _set_header(path: Path, **updates) -> None:
         pytest.param(lambda p: _set_header(p, kind="something else"), id="wrong-kind"),
     ],
 )
-@pytest.mark.parametrize("mmap", [True, False])
-def test_damaged_cache_is_rebuilt(tmp_path: Path, stored: Path, damage, mmap: bool) -> None:
+@pytest.mark.parametrize("lazy", [True, False])
+def test_damaged_cache_is_rebuilt(tmp_path: Path, stored: Path, damage, lazy: bool) -> None:
     damage(stored)
-    assert load_cached(tmp_path, DIGEST, fingerprint="v1", mmap=mmap) is None
+    assert load_cached(tmp_path, DIGEST, fingerprint="v1", lazy=lazy) is None
     assert not stored.exists()
     built = []
 
@@ -161,7 +161,7 @@ def test_old_caches_are_pruned(tmp_path: Path) -> None:
     ]
 
 
-def test_mmapped_records_survive_replacement(tmp_path: Path, stored: Path) -> None:
+def test_lazy_records_survive_replacement(tmp_path: Path, stored: Path) -> None:
     """An index in use keeps answering when a rebuild replaces (or deletes) its file."""
     cached = load_cached(tmp_path, DIGEST, fingerprint="v1")
     assert cached is not None
