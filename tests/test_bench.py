@@ -17,14 +17,26 @@ from bot import bench
 def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
     lines: list[str] = []
     results = bench.run(
-        bench.QUICK_SIZES, quick=True, questions=60, reference_questions=60,
-        workdir=tmp_path, out=lines.append,
+        bench.QUICK_SIZES,
+        quick=True,
+        questions=60,
+        reference_questions=60,
+        workdir=tmp_path,
+        out=lines.append,
     )
     (result,) = results
     assert result["size"] == bench.QUICK_SIZES[0]
     assert result["identical"] == result["ref_questions"] == 60, result["mismatches"]
-    for key in ("build_s", "cache_load_s", "serve_rss_mb", "p50_ms", "p99_ms", "qps",
-                "ref_p50_ms", "speedup_topk"):
+    for key in (
+        "build_s",
+        "cache_load_s",
+        "serve_rss_mb",
+        "p50_ms",
+        "p99_ms",
+        "qps",
+        "ref_p50_ms",
+        "speedup_topk",
+    ):
         assert result[key] > 0, key
     assert any(line.startswith("| records") for line in lines)
     json.dumps(results)  # the --json output is plain data
@@ -45,7 +57,8 @@ def test_generator_is_deterministic_and_shaped_like_records() -> None:
     assert generate.questions(20, 2500) == generate.questions(20, 2500)
 
 
-@pytest.mark.parametrize(("text", "sizes"), [("1k,10k", [1000, 10000]), ("1m", [1_000_000]),
-                                             ("2500", [2500])])
+@pytest.mark.parametrize(
+    ("text", "sizes"), [("1k,10k", [1000, 10000]), ("1m", [1_000_000]), ("2500", [2500])]
+)
 def test_size_lists(text: str, sizes: list[int]) -> None:
     assert bench._sizes(text) == sizes

@@ -18,12 +18,24 @@ DIGEST = "ab" * 32
 OTHER = "cd" * 32
 
 RECORDS = [
-    {"id": "jun-2023-factory", "claim": "Iran helps build a drone factory east of Moscow.",
-     "source": {"excerpt": "In June, US intelligence said ..."}, "entities": ["Iran", "Moscow"]},
-    {"id": "feb-2023-talks", "claim": "Secret talks on a plant to produce ‘kamikaze’ drones.",
-     "source": {"excerpt": "Western media again reported ..."}, "entities": ["Iran", "Russia"]},
-    {"id": "nov-2022-training", "claim": "Putin ordered training for drone specialists.",
-     "source": {"excerpt": "Back in November 2022 ..."}, "entities": ["Vladimir Putin"]},
+    {
+        "id": "jun-2023-factory",
+        "claim": "Iran helps build a drone factory east of Moscow.",
+        "source": {"excerpt": "In June, US intelligence said ..."},
+        "entities": ["Iran", "Moscow"],
+    },
+    {
+        "id": "feb-2023-talks",
+        "claim": "Secret talks on a plant to produce ‘kamikaze’ drones.",
+        "source": {"excerpt": "Western media again reported ..."},
+        "entities": ["Iran", "Russia"],
+    },
+    {
+        "id": "nov-2022-training",
+        "claim": "Putin ordered training for drone specialists.",
+        "source": {"excerpt": "Back in November 2022 ..."},
+        "entities": ["Vladimir Putin"],
+    },
 ]
 
 
@@ -166,8 +178,13 @@ def test_lazy_records_survive_replacement(tmp_path: Path, stored: Path) -> None:
     cached = load_cached(tmp_path, DIGEST, fingerprint="v1")
     assert cached is not None
     index, _ = build()
-    store(tmp_path, DIGEST, index, RecordStore.from_dicts([{"id": f"r{i}"} for i in range(3)]),
-          fingerprint="v1")
+    store(
+        tmp_path,
+        DIGEST,
+        index,
+        RecordStore.from_dicts([{"id": f"r{i}"} for i in range(3)]),
+        fingerprint="v1",
+    )
     assert cached.records[1] == RECORDS[1]
     stored.unlink()
     assert cached.records[2] == RECORDS[2]

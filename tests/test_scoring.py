@@ -20,9 +20,7 @@ from bot.scoring import FORMAT_VERSION, CacheError, SparseBM25
 K1, B, DELTA = 1.2, 0.75, 1.0
 
 
-def zipf_corpus(
-    rng: np.random.Generator, n_docs: int, vocab: int, max_len: int
-) -> list[list[str]]:
+def zipf_corpus(rng: np.random.Generator, n_docs: int, vocab: int, max_len: int) -> list[list[str]]:
     """Records of Zipf-distributed words: a few very common terms, a long tail of rare ones."""
     p = 1.0 / np.arange(1, vocab + 1)
     p /= p.sum()
