@@ -41,7 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -105,11 +105,14 @@ class Tokenizer:
 _TOKENIZER: Tokenizer | None = None
 
 
-def _worker_batch(
-    task: tuple[int, int, int],
-) -> tuple[list[bytes], list[str], list[list[str]]]:
-    """Generate and analyse records start..stop of a size-n base (runs in worker processes):
-    their JSON, ids and terms."""
+def _worker_batch(task: tuple[int, int, int]) -> tuple[list[bytes], list[str], Any, str]:
+    """Generate and analyse records start..stop of a size-n base (in a worker process).
+
+    Returns their JSON, ids, term counts (``bot.scoring.count_terms``) and the
+    terms as text lines for the rank-bm25 reference phase.
+    """
+    from bot.scoring import count_terms
+
     global _TOKENIZER
     if _TOKENIZER is None:
         _TOKENIZER = Tokenizer()
@@ -119,7 +122,8 @@ def _worker_batch(
         lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
         ids.append(record["id"])
         docs.append(_TOKENIZER.document(record))
-    return lines, ids, docs
+    text = "".join(" ".join(doc) + "\n" for doc in docs)
+    return lines, ids, count_terms(docs), text
 
 
 # ---------------------------------------------------------------- phases
@@ -136,7 +140,12 @@ def _peak_rss() -> int:
 
 
 def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
-    """Generate, analyse, fit and cache a size-n knowledge base; time each part."""
+    """Generate, analyse, fit and cache a size-n knowledge base; time each part.
+
+    Workers generate, analyse and count (``count_terms``) batches of records;
+    this process merges the counts (``SparseBM25.from_counts``): "analyse" is
+    the wall time of the former (with generation), "fit" of the latter.
+    """
     import multiprocessing
 
     from bot.cache import RecordStoreBuilder, store
@@ -146,34 +155,25 @@ def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
     tasks = [(n, s, min(s + generate.BATCH, n)) for s in range(0, n, generate.BATCH)]
     ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
     builder = RecordStoreBuilder()
-    waited = 0.0
-    tokens_out = open(workdir / "tokens.txt", "w", encoding="utf-8")  # noqa: SIM115
-
-    def corpus(
-        results: Iterator[tuple[list[bytes], list[str], list[list[str]]]],
-    ) -> Iterator[list[str]]:
-        nonlocal waited
-        while True:
-            t0 = time.perf_counter()
-            try:
-                batch_lines, batch_ids, docs = next(results)
-            except StopIteration:
-                return
-            waited += time.perf_counter() - t0
-            for line, record_id in zip(batch_lines, batch_ids, strict=True):
-                builder.add_json(line, record_id)
-            tokens_out.writelines(" ".join(doc) + "\n" for doc in docs)
-            yield from docs
-
+    counts = []
     rss_before = _rss()
     t0 = time.perf_counter()
-    if workers > 1:
-        with ctx.Pool(workers) as pool:
-            index = SparseBM25.fit(corpus(pool.imap(_worker_batch, tasks)))
-    else:
-        index = SparseBM25.fit(corpus(map(_worker_batch, tasks)))
-    total = time.perf_counter() - t0
-    tokens_out.close()
+    with contextlib.ExitStack() as stack:
+        tokens_out = stack.enter_context(open(workdir / "tokens.txt", "w", encoding="utf-8"))
+        if workers > 1:
+            results = stack.enter_context(ctx.Pool(workers)).imap(_worker_batch, tasks)
+        else:
+            results = map(_worker_batch, tasks)
+        for lines, ids, batch_counts, text in results:
+            for line, record_id in zip(lines, ids, strict=True):
+                builder.add_json(line, record_id)
+            counts.append(batch_counts)
+            tokens_out.write(text)
+    analysed = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    index = SparseBM25.from_counts(counts)
+    fit_time = time.perf_counter() - t0
+    del counts
     records = builder.build()
     t0 = time.perf_counter()
     digest = hashlib.sha256(records.blob).hexdigest()  # as knowledge.digest would, same bytes
@@ -185,9 +185,9 @@ def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
         "records": n,
         "tokenizer": Tokenizer().name,
         "workers": workers,
-        "analyse_s": waited,
-        "fit_s": total - waited,
-        "build_s": total,
+        "analyse_s": analysed,
+        "fit_s": fit_time,
+        "build_s": analysed + fit_time,
         "store_s": store_time,
         "digest_s": digest_time,
         "digest": digest,

@@ -35,6 +35,7 @@ import threading
 from array import array
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,45 @@ def _norms(doc_len: np.ndarray, k1: float, b: float, avgdl: float) -> np.ndarray
     if avgdl == 0:  # every record is empty: there are no postings to weigh
         return np.zeros(len(doc_len))
     return k1 * (1 - b + b * doc_len.astype(np.int64) / avgdl)
+
+
+@dataclass(frozen=True)
+class TermCounts:
+    """Term statistics of a run of records: small, picklable, counted where they were analysed.
+
+    Worker processes analyse their share of the records and return
+    :func:`count_terms` of it; :meth:`SparseBM25.from_counts` merges the runs.
+    """
+
+    #: The run's vocabulary, in order of first appearance.
+    terms: list[str]
+    #: Per (record, distinct term): an index into ``terms``, and the term frequency.
+    term_ids: np.ndarray
+    tf: np.ndarray
+    #: Per record: how many distinct terms, and how many tokens.
+    distinct: np.ndarray
+    lengths: np.ndarray
+
+
+def count_terms(corpus: Iterable[Sequence[str]]) -> TermCounts:
+    """Count a run of tokenised records (for :meth:`SparseBM25.from_counts`)."""
+    vocab: dict[str, int] = {}
+    term_ids, tfs, distinct, lengths = array("q"), array("q"), array("q"), array("q")
+    for doc in corpus:
+        counts = Counter(doc)
+        term_ids.extend([vocab.setdefault(t, len(vocab)) for t in counts])
+        tfs.extend(counts.values())
+        distinct.append(len(counts))
+        lengths.append(len(doc))
+    return TermCounts(
+        list(vocab), *(np.frombuffer(a, dtype=np.int64) for a in (term_ids, tfs, distinct, lengths))
+    )
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
 
 class SparseBM25:
@@ -199,26 +239,35 @@ class SparseBM25:
 
         ``corpus`` may be a generator: each record's tokens are turned into
         integer ids and dropped, so no per-record Python objects are kept.
+        To analyse and count in worker processes, see :meth:`from_counts`.
+        """
+        return cls.from_counts([count_terms(corpus)], k1=k1, b=b, delta=delta)
+
+    @classmethod
+    def from_counts(
+        cls,
+        batches: Iterable[TermCounts],
+        k1: float = 1.2,
+        b: float = 0.75,
+        delta: float = 1.0,
+    ) -> SparseBM25:
+        """Index consecutive runs of records counted by :func:`count_terms` (e.g. in workers).
+
+        Runs are merged in order, so the result is exactly ``fit`` over all
+        their records: the parent only maps each run's small vocabulary.
         """
         vocab: dict[str, int] = {}
-        term_ids, tfs, unique, lengths = array("q"), array("q"), array("q"), array("q")
-        for doc in corpus:
-            counts = Counter(doc)
-            term_ids.extend([vocab.setdefault(t, len(vocab)) for t in counts])
-            tfs.extend(counts.values())
-            unique.append(len(counts))
-            lengths.append(len(doc))
-        doc_len = np.array(lengths, dtype=np.int32)
-        docs = np.repeat(np.arange(len(doc_len), dtype=np.int64), np.frombuffer(unique, np.int64))
+        term_ids, tfs, distinct, lengths = [], [], [], []
+        for batch in batches:
+            mapping = np.array([vocab.setdefault(t, len(vocab)) for t in batch.terms], np.int64)
+            term_ids.append(mapping[batch.term_ids] if len(mapping) else batch.term_ids)
+            tfs.append(batch.tf)
+            distinct.append(batch.distinct)
+            lengths.append(batch.lengths)
+        doc_len = _concat(lengths).astype(np.int32)
+        docs = np.repeat(np.arange(len(doc_len), dtype=np.int64), _concat(distinct))
         return cls._from_postings(
-            np.frombuffer(term_ids, np.int64),
-            docs,
-            np.frombuffer(tfs, np.int64),
-            list(vocab),
-            doc_len,
-            k1,
-            b,
-            delta,
+            _concat(term_ids), docs, _concat(tfs), list(vocab), doc_len, k1, b, delta
         )
 
     @classmethod

@@ -276,3 +276,23 @@ def test_pruned_paths_on_a_larger_corpus() -> None:
         words = [doc[i] for i in rng.integers(0, len(doc), size=min(len(doc), 6))] if doc else []
         query = [*words, f"w{int(rng.integers(3_000))}"]
         assert_same_ranking(sparse, model, query, k=10)
+
+
+def test_counting_in_batches_builds_the_same_index() -> None:
+    """Workers count runs of records; merging the runs in order equals one fit."""
+    import pickle
+
+    from bot.scoring import count_terms
+
+    rng = np.random.default_rng(8)
+    corpus = zipf_corpus(rng, 500, 120, max_len=30)
+    whole = SparseBM25.fit(corpus)
+    runs = [count_terms(corpus[i : i + 77]) for i in range(0, len(corpus), 77)]
+    runs = [pickle.loads(pickle.dumps(run)) for run in runs]  # as if from worker processes
+    merged = SparseBM25.from_counts(runs)
+    assert merged.to_arrays().keys() == whole.to_arrays().keys()
+    for name, array in whole.to_arrays().items():
+        assert np.array_equal(merged.to_arrays()[name], array), name
+    for _ in range(20):
+        query = random_query(rng, 120)
+        assert np.array_equal(merged.top_k(query, 10)[1], whole.top_k(query, 10)[1])
