@@ -214,7 +214,7 @@ def _snippet(tokenizer: Tokenizer, record: Any, terms: set[str]) -> str:
     return max(sentences(excerpt), key=lambda s: len(terms & set(tokenizer.text(s))))
 
 
-def phase_serve(n: int, workdir: Path, questions: int, keep: int) -> dict[str, Any]:
+def phase_serve(n: int, workdir: Path, questions: int, keep: int, repeat: int) -> dict[str, Any]:
     """Restart from the cache and answer the questions; time the whole ask path."""
     from bot.cache import load_cached
 
@@ -246,16 +246,29 @@ def phase_serve(n: int, workdir: Path, questions: int, keep: int) -> dict[str, A
 
     for question in asked[:20]:  # warm-up: thread buffers, first page faults
         ask(question)
-    parts, kept = [], []
-    t_all = time.perf_counter()
-    for i, question in enumerate(asked):
-        terms, ids, scores, timing = ask(question)
-        parts.append(timing)
-        if i < keep:
-            kept.append({"terms": terms, "ids": ids.tolist(), "scores": scores.tolist()})
-    wall = time.perf_counter() - t_all
+    # Each pass asks every question once; a question's time is its best pass,
+    # which filters out other processes' bursts on a shared machine.
+    best: np.ndarray | None = None
+    walls, kept = [], []
+    for attempt in range(max(repeat, 1)):
+        parts = []
+        t_all = time.perf_counter()
+        for i, question in enumerate(asked):
+            terms, ids, scores, timing = ask(question)
+            parts.append(timing)
+            if attempt == 0 and i < keep:
+                kept.append({"terms": terms, "ids": ids.tolist(), "scores": scores.tolist()})
+        walls.append(time.perf_counter() - t_all)
+        current = np.array(parts) * 1e3
+        if best is None:
+            best = current
+        else:
+            better = current.sum(axis=1) < best.sum(axis=1)
+            best[better] = current[better]
     (workdir / "ours.json").write_text(json.dumps(kept))
-    timings = np.array(parts) * 1e3
+    assert best is not None
+    timings = best
+    wall = min(walls)
     whole = timings.sum(axis=1)
     result = {
         "cache_load_s": load_time,
@@ -365,7 +378,9 @@ def _phase_main(args: argparse.Namespace) -> int:
     if args.phase == "build":
         result = phase_build(args.size, workdir, extra.get("workers", 1))
     elif args.phase == "serve":
-        result = phase_serve(args.size, workdir, extra["questions"], extra["keep"])
+        result = phase_serve(
+            args.size, workdir, extra["questions"], extra["keep"], extra.get("repeat", 1)
+        )
     else:
         result = phase_reference(args.size, workdir, extra["questions"])
     (workdir / f"{args.phase}.json").write_text(json.dumps(result))
@@ -392,6 +407,7 @@ def run(
     workers: int | None = None,
     workdir: str | Path | None = None,
     out: Callable[[str], None] = print,
+    repeat: int | None = None,
 ) -> list[dict[str, Any]]:
     """Benchmark each size; return one result dict per size (see the module docstring)."""
     workers = workers or (1 if quick else max(1, os.cpu_count() or 1))
@@ -411,7 +427,8 @@ def run(
             load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
             result: dict[str, Any] = {"size": n}
             result.update(_run_phase("build", n, work, {"workers": workers}))
-            result.update(_run_phase("serve", n, work, {"questions": nq, "keep": nref}))
+            serve = {"questions": nq, "keep": nref, "repeat": repeat or (1 if quick else 3)}
+            result.update(_run_phase("serve", n, work, serve))
             result.update(_run_phase("reference", n, work, {"questions": nref}))
             result["load_average"] = [
                 load0,
@@ -524,6 +541,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="keep the generated caches here (default: a temporary folder)",
     )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        metavar="N",
+        help="passes over the questions; each question keeps its best time (default 3, quick 1)",
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write results as JSON")
     # Internal: one phase in a fresh process (see _run_phase).
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -543,6 +567,7 @@ def main(args: argparse.Namespace) -> int:
         reference_questions=args.reference_questions,
         workers=args.workers,
         workdir=args.workdir,
+        repeat=args.repeat,
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
