@@ -60,6 +60,10 @@ class KnowledgeError(Exception):
             + "\n".join(f"  {p}" for p in self.problems)
         )
 
+    def __reduce__(self) -> tuple[type[KnowledgeError], tuple[list[Problem]]]:
+        # Crosses process boundaries (a reload parses in a child process).
+        return (KnowledgeError, (self.problems,))
+
 
 @dataclass(frozen=True)
 class KnowledgeBase:

@@ -17,6 +17,7 @@ tags (x2), which count more than one in the source excerpt (x1).
 from __future__ import annotations
 
 import difflib
+import json
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -230,6 +231,13 @@ class LazyRecords(Sequence[Record]):
     def __len__(self) -> int:
         return len(self._store)
 
+    def raw(self, i: int) -> bytes:
+        """Record i as stored: :func:`record_json` bytes, undecoded."""
+        return self._store.raw(i)
+
+    def record_id(self, i: int) -> str:
+        return self._store.record_id(i)
+
     @overload
     def __getitem__(self, i: int) -> Record: ...
     @overload
@@ -264,6 +272,20 @@ class LazyById(Mapping[str, Record]):
         return len(self._store)
 
 
+def record_json(record: Record) -> bytes:
+    """A record as the cache stores it: compact JSON, so equal records give equal bytes."""
+    data = record.model_dump(mode="json", exclude_none=True)
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def record_fingerprints(knowledge: KnowledgeBase) -> dict[str, bytes]:
+    """Record id → its stored JSON, to tell what a reload changed without decoding."""
+    records = knowledge.records
+    if isinstance(records, LazyRecords):
+        return {records.record_id(i): records.raw(i) for i in range(len(records))}
+    return {r.id: record_json(r) for r in records}
+
+
 def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index:
     """The index of a knowledge folder, from the cache when its content is unchanged.
 
@@ -285,9 +307,10 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
     index = Index.build(load(folder))
     kb = index.knowledge
     try:
-        store = cache.RecordStore.from_dicts(
-            r.model_dump(mode="json", exclude_none=True) for r in kb.records
-        )
+        builder = cache.RecordStoreBuilder()
+        for record in kb.records:
+            builder.add_json(record_json(record), record.id)
+        store = builder.build()
         cache.store(
             cache_dir,
             kb.digest,
@@ -298,7 +321,11 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
         )
     except OSError as exc:  # a read-only or full disk costs speed, not answers
         log.warning("could not write the index cache in %s: %s", cache_dir, exc)
-    return index
+        return index
+    # Serve from the cache just written: records stay on disk until cited,
+    # instead of every validated Record object held in memory.
+    cached = cache.load_cached(cache_dir, kb.digest, fingerprint=FINGERPRINT)
+    return _from_cache(folder, cached) if cached is not None else index
 
 
 def _from_cache(folder: Path, cached: cache.Cached) -> Index:

@@ -5,8 +5,9 @@ Knows nothing of Telegram: the chat layer calls it, and tests can too.
 The live index is one reference. A question reads it once and works on that
 index to the end, so while a reload swaps the reference, questions in flight
 are answered from the old index or the new one, never a mix. Reloads are
-serialised by a lock; loading and index building run in a worker thread so the
-event loop keeps answering meanwhile.
+serialised by a lock; loading, index building and the diff run in a worker
+thread (a large knowledge base is parsed in a child process, which writes the
+index cache the thread then opens) so the event loop keeps answering meanwhile.
 """
 
 from __future__ import annotations
@@ -14,17 +15,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import multiprocessing
 import secrets
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bot.answer import MAX_CITATIONS, Answer, answer
-from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.knowledge import KnowledgeBase, KnowledgeError, record_files
 from bot.schema import Record
-from bot.search import Index, open_index
+from bot.search import Index, open_index, record_fingerprints
 
 log = logging.getLogger(__name__)
 
@@ -48,14 +51,48 @@ class Changes:
 
 
 def compare(old: KnowledgeBase, new: KnowledgeBase) -> Changes:
-    """Records added, removed and edited between two knowledge bases."""
+    """Records added, removed and edited between two knowledge bases.
+
+    Compares the records' stored JSON, so a cached knowledge base is not decoded.
+    """
+    before, after = record_fingerprints(old), record_fingerprints(new)
     return Changes(
-        added=tuple(rid for rid in new.by_id if rid not in old.by_id),
-        removed=tuple(rid for rid in old.by_id if rid not in new.by_id),
-        edited=tuple(
-            rid for rid, rec in new.by_id.items() if rid in old.by_id and old.by_id[rid] != rec
-        ),
+        added=tuple(rid for rid in after if rid not in before),
+        removed=tuple(rid for rid in before if rid not in after),
+        edited=tuple(rid for rid, raw in after.items() if rid in before and before[rid] != raw),
     )
+
+
+def _prepare(folder: Path, cache_dir: Path | None, old: KnowledgeBase) -> tuple[Index, Changes]:
+    """A reload's blocking work, all of it off the event loop: the new index and its diff."""
+    if cache_dir is not None and _folder_bytes(folder) > LARGE_KNOWLEDGE_BYTES:
+        _warm_cache_in_a_process(folder, cache_dir)
+    new = build_index(folder, cache_dir)
+    return new, compare(old, new.knowledge)
+
+
+#: Above this much YAML, a reload parses and indexes in a separate process:
+#: that work is pure Python and, in a thread, would hold the GIL the event
+#: loop needs to keep answering. Below it, a thread is quicker to start.
+LARGE_KNOWLEDGE_BYTES = 8 * 1024 * 1024
+
+
+def _folder_bytes(folder: Path) -> int:
+    try:
+        return sum(p.stat().st_size for p in record_files(folder))
+    except OSError:
+        return 0
+
+
+def _warm_cache_in_a_process(folder: Path, cache_dir: Path) -> None:
+    """Build the new index cache in a child process; the parent then just opens it."""
+    context = multiprocessing.get_context("spawn")  # no fork: the bot runs threads
+    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
+        pool.submit(_warm_cache, folder, cache_dir).result()
+
+
+def _warm_cache(folder: Path, cache_dir: Path) -> None:
+    open_index(folder, cache_dir)
 
 
 @dataclass(frozen=True)
@@ -222,7 +259,9 @@ class Service:
             begun = time.monotonic()
             old = self._index
             try:
-                new = await asyncio.to_thread(build_index, self.folder, self.cache_dir)
+                new, changes = await asyncio.to_thread(
+                    _prepare, self.folder, self.cache_dir, old.knowledge
+                )
             except KnowledgeError as exc:
                 result = ReloadResult(
                     ok=False,
@@ -255,7 +294,7 @@ class Service:
                     seconds=time.monotonic() - begun,
                     records=len(new.knowledge.records),
                     files=len(new.knowledge.files),
-                    changes=compare(old.knowledge, new.knowledge),
+                    changes=changes,
                 )
                 log.info(
                     "Reloaded %s: %d records in %d files (%d added, %d removed, %d edited)",

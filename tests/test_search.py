@@ -92,7 +92,8 @@ def test_question_filler_is_not_a_search_term(index: Index) -> None:
 
 def test_open_index_from_cache_answers_exactly_as_built(tmp_path: Path) -> None:
 
-    built = open_index(KNOWLEDGE, tmp_path)
+    built = open_index(KNOWLEDGE)  # no cache: validated Record objects in memory
+    open_index(KNOWLEDGE, tmp_path)  # writes the cache
     cached = open_index(KNOWLEDGE, tmp_path)
     assert isinstance(cached.knowledge.records, LazyRecords)
     assert not isinstance(built.knowledge.records, LazyRecords)
