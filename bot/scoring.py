@@ -513,7 +513,7 @@ class SparseBM25:
         """
         buffers = self._scratch
         if not hasattr(buffers, "sums"):
-            buffers.sums = np.zeros(self.corpus_size)
+            buffers.sums = np.zeros(self.corpus_size, dtype=np.float32)
             buffers.slots = np.full(self.vocabulary_size, -1, dtype=np.int32)
         return buffers
 
@@ -697,7 +697,7 @@ def _select(cands: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, 
 class _Accumulator:
     """Candidate records and their excess scores so far, term by term.
 
-    ``sums`` is a per-thread record-indexed float64 array, zero everywhere
+    ``sums`` is a per-thread record-indexed float32 array, zero everywhere
     between queries; a record's entry is its score so far, non-zero exactly
     when it is a candidate (every stored excess is > 0). Adding a term's
     postings is one gather and one scatter: no sorting, no searching.
@@ -823,8 +823,9 @@ class _Plan:
         self.bound = {t: self.count[t] * float(bound[t]) for t in tids}
         #: Strongest first: highest bound, then rarest.
         self.terms = sorted(tids, key=lambda t: (-self.bound[t], self.df[t], t))
-        #: Slack for comparing float sums (float32 excess) against bounds.
-        self.tolerance = 1e-6 * max(1.0, sum(self.bound.values()))
+        #: Slack for comparing float32 sums against bounds: each stored or added
+        #: float32 value is off by at most 2**-24 of the total, far below 1e-6.
+        self.tolerance = 1e-6 * (len(sequence) + 2) * max(1.0, sum(self.bound.values()))
         #: Row of each distinct term in the per-candidate value matrix of ``_exact``.
         self.slots = {t: i for i, t in enumerate(tids)}
         #: The score of a record holding no query term, summed as rank_bm25 does.
