@@ -369,6 +369,15 @@ class SparseBM25:
         tid = self._vocab.get(term)
         return 0 if tid is None else int(self._indptr[tid + 1] - self._indptr[tid])
 
+    def record_terms(self, record: int) -> list[str]:
+        """The distinct terms record ``record`` was indexed with (forward index, no re-analysis)."""
+        lo, hi = self._fwd_indptr[record], self._fwd_indptr[record + 1]
+        return [self._terms[t] for t in self._fwd_terms[lo:hi].tolist()]
+
+    def matched(self, record: int, query: Iterable[str]) -> frozenset[str]:
+        """Which of the query's terms record ``record`` holds: a few microseconds a record."""
+        return frozenset(query).intersection(self.record_terms(record))
+
     def postings(self, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(record indices ascending, contributions) of one term; empty when unknown."""
         tid = self._vocab.get(term)

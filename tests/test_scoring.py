@@ -296,3 +296,12 @@ def test_counting_in_batches_builds_the_same_index() -> None:
     for _ in range(20):
         query = random_query(rng, 120)
         assert np.array_equal(merged.top_k(query, 10)[1], whole.top_k(query, 10)[1])
+
+
+def test_record_terms_and_matched_come_from_the_index() -> None:
+    corpus = [["drone", "factory", "drone"], ["iran", "moscow"], []]
+    sparse = SparseBM25.fit(corpus)
+    assert sorted(sparse.record_terms(0)) == ["drone", "factory"]
+    assert sparse.record_terms(2) == []
+    assert sparse.matched(0, ["factory", "iran", "nope"]) == {"factory"}
+    assert sparse.matched(1, ["iran", "moscow", "iran"]) == {"iran", "moscow"}
