@@ -18,6 +18,8 @@ by one another:
    validate the cited records from the lazy record store, and pick a snippet
    sentence for the top three. Timed per question: p50/p99 and questions per
    second.
+   Then the bot's own ``bot.answer.answer`` over the same cache (as
+   ``bot.search.open_index`` opens it), reported beside ours as "bot.answer".
 3. **reference** — plain ``rank_bm25.BM25Plus`` on the very same tokens:
    build, then ``get_scores`` + ``argsort`` top-k on the same question terms;
    every top-10 is compared with ours (ids and scores, bit for bit).
@@ -286,7 +288,41 @@ def phase_serve(n: int, workdir: Path, questions: int, keep: int, repeat: int) -
             for j, name in enumerate(("analyse", "top_k", "fetch", "snippets"))
         },
     }
+    result.update(_answer_path(cached, asked))
     return result
+
+
+def _answer_path(cached: Any, asked: list[str]) -> dict[str, Any]:
+    """The bot's own ``bot.answer.answer`` over the same cache, as ``search.open_index``
+    builds it on a cache hit; measured after everything else (it may cache records)."""
+    try:
+        from bot.answer import answer
+        from bot.knowledge import KnowledgeBase
+        from bot.search import Index, LazyById, LazyRecords
+        from bot.text import Analyzer
+
+        records = LazyRecords(cached.records)
+        knowledge = KnowledgeBase(
+            records=records,  # type: ignore[arg-type]
+            digest=cached.digest,
+            by_id=LazyById(cached.records, records),  # type: ignore[arg-type]
+        )
+        index = Index(knowledge, Analyzer(()), cached.index)
+        for question in asked[:20]:  # warm-up (e.g. the spelling word list)
+            answer(index, question)
+        times = []
+        for question in asked:
+            t0 = time.perf_counter()
+            answer(index, question)
+            times.append(time.perf_counter() - t0)
+    except Exception as exc:  # the bot's API moves; the benchmark must not break with it
+        return {"answer_error": f"{type(exc).__name__}: {exc}"}
+    ms = np.array(times) * 1e3
+    return {
+        "answer_p50_ms": float(np.percentile(ms, 50)),
+        "answer_p99_ms": float(np.percentile(ms, 99)),
+        "answer_qps": len(ms) / (ms.sum() / 1e3),
+    }
 
 
 def phase_reference(n: int, workdir: Path, questions: int) -> dict[str, Any]:
@@ -465,15 +501,23 @@ def _row(r: dict[str, Any]) -> str:
         f"{r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms ({r['qps']:.0f}/s), top_k p50 "
         f"{r['topk_p50_ms']:.2f} ms; rank-bm25 p50 {r['ref_p50_ms']:.1f} ms "
         f"(x{r['speedup_topk']:.0f} top_k, x{r['speedup_ask']:.0f} ask); "
-        f"rankings identical {r['identical']}/{r['ref_questions']}"
+        f"rankings identical {r['identical']}/{r['ref_questions']}; bot.answer p50 "
+        f"{_answer_p50(r)}"
     )
+
+
+def _answer_p50(r: dict[str, Any]) -> str:
+    if "answer_p50_ms" in r:
+        return f"{r['answer_p50_ms']:.2f} ms"
+    return f"n/a ({r.get('answer_error', 'not measured')})"
 
 
 def _table(results: list[dict[str, Any]]) -> str:
     head = (
         "| records | build s (analyse + fit) | cache load s | serve RSS MB | ask p50 ms | "
         "ask p99 ms | ask q/s | top_k p50 ms | rank-bm25 build s | rank-bm25 RSS MB | "
-        "rank-bm25 p50 ms | p99 ms | q/s | speed-up top_k / ask | identical top-10 |"
+        "rank-bm25 p50 ms | p99 ms | q/s | speed-up top_k / ask | identical top-10 | "
+        "bot.answer p50 ms |"
     )
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
@@ -484,7 +528,7 @@ def _table(results: list[dict[str, Any]]) -> str:
             f"{r['ref_build_s']:.1f} | {r['ref_rss_mb']:.0f} | {r['ref_p50_ms']:.1f} | "
             f"{r['ref_p99_ms']:.1f} | {r['ref_qps']:.1f} | "
             f"{r['speedup_topk']:.0f}x / {r['speedup_ask']:.0f}x | "
-            f"{r['identical']}/{r['ref_questions']} |"
+            f"{r['identical']}/{r['ref_questions']} | {_answer_p50(r).removesuffix(' ms')} |"
         )
     return "\n".join(lines)
 
