@@ -780,15 +780,13 @@ class _Accumulator:
 
     def prune(self, rest: list[int], theta: float, k: int) -> np.ndarray:
         """Finish the candidates that can still reach ``theta``: look the remaining terms up
-        (strongest first), or score the survivors whole once that is cheaper."""
+        (strongest first), until the survivors are cheaper to score exactly as they are."""
         cands = self.cands()
         floor = theta - self.plan.tolerance
         for i, tid in enumerate(rest):
             cands = cands[self.sums[cands] + self.plan.reach(rest[i:]) >= floor]
             if len(cands) * self.index._terms_per_record <= self.plan.cost(tid, len(cands)):
-                scores = self.index._whole_excess(self.plan, cands)
-                keep = scores >= floor
-                return self.finalists(k, cands[keep], scores[keep])
+                return cands  # few: exact scoring reads them whole from the forward index
             self._lookup(tid, cands)
         return self.finalists(k, cands[self.sums[cands] >= floor])
 
