@@ -305,3 +305,27 @@ def test_record_terms_and_matched_come_from_the_index() -> None:
     assert sparse.record_terms(2) == []
     assert sparse.matched(0, ["factory", "iran", "nope"]) == {"factory"}
     assert sparse.matched(1, ["iran", "moscow", "iran"]) == {"iran", "moscow"}
+
+
+@pytest.mark.parametrize(
+    "tuning",
+    [
+        {"_SMALL_QUERY": 0, "_PROBE_MIN": 0},  # always prune, always probe
+        {"_SMALL_QUERY": 0, "_SEARCH_COST": 1, "_PROBES": 0},  # binary-search lookups
+        {"_SMALL_QUERY": 0, "_SEARCH_COST": 10**9, "_PROBES": 0},  # scanning lookups
+    ],
+)
+def test_every_pruning_path_keeps_the_ranking(monkeypatch, tuning: dict[str, int]) -> None:
+    """The cost thresholds only choose between equivalent paths: force each one."""
+    import bot.scoring
+
+    for name, value in tuning.items():
+        monkeypatch.setattr(bot.scoring, name, value)
+    rng = np.random.default_rng(77)
+    corpus = zipf_corpus(rng, 3_000, 1_500, max_len=50)
+    model = rank_bm25.BM25Plus(corpus, k1=K1, b=B, delta=DELTA)
+    sparse = SparseBM25.fit(corpus)
+    for _ in range(40):
+        doc = corpus[int(rng.integers(len(corpus)))] or ["w1"]
+        query = [doc[i] for i in rng.integers(0, len(doc), size=5)] + random_query(rng, 1_500)
+        assert_same_ranking(sparse, model, query, k=int(rng.integers(1, 12)))
