@@ -47,6 +47,9 @@ STOP_WORDS = frozenset(
 # A word: letters/digits (any script), optionally joined by hyphens or
 # apostrophes inside the word ("Mohajer-6", "Ukraine's").
 _WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+#: Words whose analysis is remembered (each a few dozen bytes).
+MEMO_WORDS = 200_000
+
 _US = re.compile(r"(?<![\w.])U\.?S\.?(?:A\.?)?(?![\w])")
 
 
@@ -54,6 +57,8 @@ def clean(text: str) -> str:
     # NFKC folds full-width and compatibility forms; control characters become
     # spaces so they can neither join nor hide words.
     text = unicodedata.normalize("NFKC", text)
+    if text.isprintable():  # the common case, checked in C
+        return text
     return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
 
 
@@ -69,34 +74,47 @@ class Analyzer:
 
     aliases: Sequence[Sequence[str]] = ()
     _stemmer: Stemmer.Stemmer = field(init=False, repr=False)
-    _phrases: dict[tuple[str, ...], str] = field(init=False, repr=False)
+    _phrases: dict[tuple[str, ...], tuple[str, ...]] = field(init=False, repr=False)
+    _starts: frozenset[str] = field(init=False, repr=False)
     _longest: int = field(init=False, repr=False)
+    _memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
+        self._memo = {}
         self._phrases = {}
         for group in self.aliases:
             canonical = self._plain(group[0])
             if not canonical:
                 continue
-            target = " ".join(canonical)
+            target = tuple(canonical)
             for phrase in group:
                 stems = tuple(self._plain(phrase))
-                if stems and stems != tuple(canonical):
+                if stems and stems != target:
                     self._phrases.setdefault(stems, target)
         self._longest = max((len(p) for p in self._phrases), default=1)
+        self._starts = frozenset(p[0] for p in self._phrases)
 
     def _plain(self, text: str) -> list[str]:
         """Words → stems, no aliases; stop words kept out except inside names."""
         out: list[str] = []
+        memo = self._memo
         for word in words(text):
-            word = word.removesuffix("'s")
-            if word in STOP_WORDS:
-                continue
-            out.append(self._stem(word))
-            if "-" in word:
-                out.extend(self._stem(p) for p in word.split("-") if p not in STOP_WORDS)
+            found = memo.get(word)
+            if found is None:
+                found = self._word(word)
+                if len(memo) < MEMO_WORDS:  # bounded: vocabularies can be huge
+                    memo[word] = found
+            out.extend(found)
         return out
+
+    def _word(self, word: str) -> tuple[str, ...]:
+        word = word.removesuffix("'s")
+        if word in STOP_WORDS:
+            return ()
+        if "-" not in word:
+            return (self._stem(word),)
+        return (word, *(self._stem(p) for p in word.split("-") if p not in STOP_WORDS))
 
     def _stem(self, word: str) -> str:
         if "-" in word or word.isdigit():
@@ -106,20 +124,25 @@ class Analyzer:
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, aliases mapped to canonical terms."""
         stems = self._plain(text)
-        if not self._phrases:
+        starts = self._starts
+        # Only positions where an alias phrase can begin need a look (list
+        # comprehension: the per-word loop stays in C for the rest).
+        candidates = [i for i, stem in enumerate(stems) if stem in starts]
+        if not candidates:
             return stems
         out: list[str] = []
-        i = 0
-        while i < len(stems):
+        done = 0
+        for i in candidates:
+            if i < done:  # inside a phrase already replaced
+                continue
             for size in range(min(self._longest, len(stems) - i), 0, -1):
                 target = self._phrases.get(tuple(stems[i : i + size]))
                 if target is not None:
-                    out.extend(target.split())
-                    i += size
+                    out.extend(stems[done:i])
+                    out.extend(target)
+                    done = i + size
                     break
-            else:
-                out.append(stems[i])
-                i += 1
+        out.extend(stems[done:])
         return out
 
     def term_set(self, texts: Iterable[str]) -> set[str]:
