@@ -121,10 +121,9 @@ class Index:
         self.knowledge = knowledge
         self.analyzer = analyzer
         self.scorer = scorer
-        self._record_terms: dict[int, frozenset[str]] = {}
         # Filler words as the analyzer spells them (stemmed, aliased).
         self._filler = analyzer.term_set(QUESTION_FILLER)
-        self._spelling: frozenset[str] | None = None
+        self._spelling: dict[tuple[str, int], list[str]] | None = None
 
     @classmethod
     def build(cls, knowledge: KnowledgeBase) -> Index:
@@ -148,7 +147,9 @@ class Index:
             seen.setdefault(term, None)
         return list(seen)
 
-    def _spelling_words(self) -> frozenset[str]:
+    def _spelling_words(self) -> dict[tuple[str, int], list[str]]:
+        """Record words by (first letter, length): a typo rarely changes the first
+        letter or the length by more than two, so a word is compared with few others."""
         if self._spelling is None:
             found: set[str] = set()
             if len(self) <= SPELLING_MAX_RECORDS:
@@ -159,7 +160,10 @@ class Index:
                 for group in self.knowledge.aliases:
                     for phrase in group:
                         found.update(w for w in words(phrase) if len(w) >= 4)
-            self._spelling = frozenset(found)
+            buckets: dict[tuple[str, int], list[str]] = {}
+            for word in sorted(found):
+                buckets.setdefault((word[0], len(word)), []).append(word)
+            self._spelling = buckets
         return self._spelling
 
     def spell(self, question: str) -> str:
@@ -168,20 +172,24 @@ class Index:
         Only words no record knows are touched (4+ letters, not stop words or
         filler): "iranian dron factroy" becomes "iranian drone factory".
         """
-        known = self._spelling_words()
-        if not known:
+        buckets = self._spelling_words()
+        if not buckets:
             return question
         out = []
         for word in words(question):
             if (
                 len(word) >= 4
                 and word not in STOP_WORDS
-                and word not in known
                 and not any(
                     t in self.scorer or t in self._filler for t in self.analyzer.terms(word)
                 )
             ):
-                close = difflib.get_close_matches(word, known, n=1, cutoff=SPELLING_CUTOFF)
+                nearby = [
+                    w
+                    for size in range(len(word) - 2, len(word) + 3)
+                    for w in buckets.get((word[0], size), ())
+                ]
+                close = difflib.get_close_matches(word, nearby, n=1, cutoff=SPELLING_CUTOFF)
                 word = close[0] if close else word
             out.append(word)
         return " ".join(out)
@@ -190,15 +198,6 @@ class Index:
         """How much a term says: its IDF; an unknown term counts as the rarest kind."""
         idf = self.scorer.idf(term)
         return idf if idf is not None else math.log(len(self) + 1)
-
-    def terms_of(self, position: int) -> frozenset[str]:
-        # Analysed on demand: only for the few records a question cites.
-        terms = self._record_terms.get(position)
-        if terms is None:
-            terms = frozenset(document_terms(self.analyzer, self.knowledge.records[position]))
-            if len(self._record_terms) < 4096:
-                self._record_terms[position] = terms
-        return terms
 
     def search(self, question: str | Sequence[str], limit: int = 10) -> list[Hit]:
         """Records that share terms with the question, best first."""
@@ -210,7 +209,7 @@ class Index:
         baseline = DELTA * sum(self.scorer.idf(t) or 0.0 for t in terms)
         hits = []
         for position, score in zip(positions.tolist(), scores.tolist(), strict=True):
-            matched = frozenset(terms) & self.terms_of(position)
+            matched = self.scorer.matched(position, terms)  # from the index: no re-analysis
             coverage = sum(self.weight(t) for t in matched) / total
             record = self.knowledge.records[position]
             hits.append(Hit(record, score, score - baseline, matched, coverage))
