@@ -21,7 +21,7 @@ import json
 import logging
 import math
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
@@ -100,9 +100,11 @@ def document_terms(analyzer: Analyzer, record: Record) -> list[str]:
 
 @dataclass(frozen=True)
 class Hit:
-    """One record found for a question."""
+    """One record found for a question; the record itself is read only when asked for."""
 
-    record: Record
+    #: The record's position in the knowledge base.
+    position: int
+    records: Sequence[Record] = field(repr=False, compare=False)
     #: rank-bm25's score: comparable only within one question.
     score: float
     #: The score above what a record matching none of the terms gets (BM25Plus
@@ -112,6 +114,11 @@ class Hit:
     matched: frozenset[str]
     #: IDF-weighted share of the question's terms that the record contains (0..1).
     coverage: float
+
+    @property
+    def record(self) -> Record:
+        # From a cache, this decodes the record: only for hits an answer keeps.
+        return self.records[self.position]
 
 
 class Index:
@@ -211,8 +218,9 @@ class Index:
         for position, score in zip(positions.tolist(), scores.tolist(), strict=True):
             matched = self.scorer.matched(position, terms)  # from the index: no re-analysis
             coverage = sum(self.weight(t) for t in matched) / total
-            record = self.knowledge.records[position]
-            hits.append(Hit(record, score, score - baseline, matched, coverage))
+            hits.append(
+                Hit(position, self.knowledge.records, score, score - baseline, matched, coverage)
+            )
         return hits
 
 
