@@ -21,7 +21,7 @@ from typing import Literal
 
 from bot.schema import Record, date_sort_key
 from bot.search import Hit, Index
-from bot.text import clean
+from bot.text import WORD, clean
 
 #: A record must hold at least this share of the question's weighted terms.
 #: Just over half: one rare record word plus one word in no record ("price of
@@ -123,11 +123,11 @@ def sentences(text: str) -> list[str]:
 
 
 def _marks(index: Index, text: str, terms: frozenset[str]) -> tuple[tuple[int, int], ...]:
-    spans = []
-    for match in re.finditer(r"[^\W_]+(?:[-'’][^\W_]+)*", text):
-        if terms & set(index.analyzer.terms(match.group())):
-            spans.append(match.span())
-    return tuple(spans)
+    return tuple(
+        match.span()
+        for match in WORD.finditer(text)
+        if terms.intersection(index.analyzer.word_terms(match.group()))
+    )
 
 
 def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:

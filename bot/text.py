@@ -46,7 +46,7 @@ STOP_WORDS = frozenset(
 
 # A word: letters/digits (any script), optionally joined by hyphens or
 # apostrophes inside the word ("Mohajer-6", "Ukraine's").
-_WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 #: Words whose analysis is remembered (each a few dozen bytes).
 MEMO_WORDS = 200_000
 
@@ -65,7 +65,7 @@ def clean(text: str) -> str:
 def words(text: str) -> list[str]:
     """Split text into lowercase words, keeping hyphenated names whole."""
     text = _US.sub(" usa ", clean(text))
-    return [w.lower().replace("’", "'") for w in _WORD.findall(text)]
+    return [w.lower().replace("’", "'") for w in WORD.findall(text)]
 
 
 @dataclass
@@ -78,10 +78,12 @@ class Analyzer:
     _starts: frozenset[str] = field(init=False, repr=False)
     _longest: int = field(init=False, repr=False)
     _memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    _word_memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._memo = {}
+        self._word_memo = {}
         self._phrases = {}
         for group in self.aliases:
             canonical = self._plain(group[0])
@@ -144,6 +146,21 @@ class Analyzer:
                     break
         out.extend(stems[done:])
         return out
+
+    def word_terms(self, word: str) -> tuple[str, ...]:
+        """The terms of one word as it stands in a text (for marking matches).
+
+        Single-word aliases apply; phrases spanning several words do not.
+        """
+        found = self._word_memo.get(word)
+        if found is None:
+            plain = "usa" if word in ("US", "U.S.") else word.lower().replace("’", "'")
+            found = tuple(
+                t for stem in self._word(plain) for t in self._phrases.get((stem,), (stem,))
+            )
+            if len(self._word_memo) < MEMO_WORDS:
+                self._word_memo[word] = found
+        return found
 
     def term_set(self, texts: Iterable[str]) -> set[str]:
         out: set[str] = set()
