@@ -8,6 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from bot import bench as bench_module
 from bot import settings as serve_settings
 from bot.knowledge import KnowledgeError, load
 
@@ -103,9 +104,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from bot import bench
-
-    return bench.main(args)
+    return bench_module.main(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -173,12 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Generate knowledge bases of growing size and time the ask path "
         "side by side with plain rank-bm25.",
     )
-    try:
-        from bot import bench as bench_module
-    except ImportError:
-        bench_module = None  # type: ignore[assignment]
-    if bench_module is not None and hasattr(bench_module, "add_arguments"):
-        bench_module.add_arguments(bench)
+    bench_module.add_arguments(bench)
     bench.set_defaults(func=cmd_bench)
     return parser
 

@@ -71,6 +71,18 @@ def _prepare(folder: Path, cache_dir: Path | None, old: KnowledgeBase) -> tuple[
     return new, compare(old, new.knowledge)
 
 
+def _refused(old: Index, begun: float, problems: tuple[str, ...]) -> ReloadResult:
+    """A refused reload: the old index's figures and why."""
+    return ReloadResult(
+        ok=False,
+        at=dt.datetime.now(dt.UTC),
+        seconds=time.monotonic() - begun,
+        records=len(old.knowledge.records),
+        files=len(old.knowledge.files),
+        problems=problems,
+    )
+
+
 #: Above this much YAML, a reload parses and indexes in a separate process:
 #: that work is pure Python and, in a thread, would hold the GIL the event
 #: loop needs to keep answering. Below it, a thread is quicker to start.
@@ -263,14 +275,7 @@ class Service:
                     _prepare, self.folder, self.cache_dir, old.knowledge
                 )
             except KnowledgeError as exc:
-                result = ReloadResult(
-                    ok=False,
-                    at=dt.datetime.now(dt.UTC),
-                    seconds=time.monotonic() - begun,
-                    records=len(old.knowledge.records),
-                    files=len(old.knowledge.files),
-                    problems=tuple(self._relative(str(p)) for p in exc.problems),
-                )
+                result = _refused(old, begun, tuple(self._relative(str(p)) for p in exc.problems))
                 log.warning(
                     "Reload refused: %d problem(s) in %s; the old knowledge base stays live",
                     len(result.problems),
@@ -278,14 +283,7 @@ class Service:
                 )
             except Exception as exc:  # an unreadable folder and the like: refuse, stay up
                 log.exception("Reload failed")
-                result = ReloadResult(
-                    ok=False,
-                    at=dt.datetime.now(dt.UTC),
-                    seconds=time.monotonic() - begun,
-                    records=len(old.knowledge.records),
-                    files=len(old.knowledge.files),
-                    problems=(f"{type(exc).__name__}: {exc}",),
-                )
+                result = _refused(old, begun, (f"{type(exc).__name__}: {exc}",))
             else:
                 self._index = new  # the one swap: questions see old or new, never a mix
                 result = ReloadResult(
