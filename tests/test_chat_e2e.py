@@ -108,6 +108,8 @@ class BotProcess:
             "TELEGRAM_API_BASE_URL": api.base_url,
             "BOT_ADMIN_IDS": f"{ADMIN}, 5555",
             "BOT_KNOWLEDGE_DIR": str(knowledge),
+            # The index cache goes beside the test's knowledge copy, not in ~/.cache.
+            "BOT_CACHE_DIR": str(knowledge.parent / "cache"),
             "BOT_QUESTIONS_PER_MINUTE": "1000",
             "BOT_LOG_LEVEL": "DEBUG",  # the noisiest level: the token must still not show
             "PYTHONUNBUFFERED": "1",
