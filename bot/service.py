@@ -71,14 +71,17 @@ def _prepare(folder: Path, cache_dir: Path | None, old: KnowledgeBase) -> tuple[
     return new, compare(old, new.knowledge)
 
 
-def _refused(old: Index, begun: float, problems: tuple[str, ...]) -> ReloadResult:
-    """A refused reload: the old index's figures and why."""
+def _result(
+    live: Index, begun: float, changes: Changes | None = None, problems: tuple[str, ...] = ()
+) -> ReloadResult:
+    """A reload's outcome, with the figures of the index that is live after it."""
     return ReloadResult(
-        ok=False,
+        ok=changes is not None,
         at=dt.datetime.now(dt.UTC),
         seconds=time.monotonic() - begun,
-        records=len(old.knowledge.records),
-        files=len(old.knowledge.files),
+        records=len(live.knowledge.records),
+        files=len(live.knowledge.files),
+        changes=changes or Changes(),
         problems=problems,
     )
 
@@ -275,7 +278,9 @@ class Service:
                     _prepare, self.folder, self.cache_dir, old.knowledge
                 )
             except KnowledgeError as exc:
-                result = _refused(old, begun, tuple(self._relative(str(p)) for p in exc.problems))
+                result = _result(
+                    old, begun, problems=tuple(self._relative(str(p)) for p in exc.problems)
+                )
                 log.warning(
                     "Reload refused: %d problem(s) in %s; the old knowledge base stays live",
                     len(result.problems),
@@ -283,17 +288,10 @@ class Service:
                 )
             except Exception as exc:  # an unreadable folder and the like: refuse, stay up
                 log.exception("Reload failed")
-                result = _refused(old, begun, (f"{type(exc).__name__}: {exc}",))
+                result = _result(old, begun, problems=(f"{type(exc).__name__}: {exc}",))
             else:
                 self._index = new  # the one swap: questions see old or new, never a mix
-                result = ReloadResult(
-                    ok=True,
-                    at=dt.datetime.now(dt.UTC),
-                    seconds=time.monotonic() - begun,
-                    records=len(new.knowledge.records),
-                    files=len(new.knowledge.files),
-                    changes=changes,
-                )
+                result = _result(new, begun, changes)
                 log.info(
                     "Reloaded %s: %d records in %d files (%d added, %d removed, %d edited)",
                     self.folder,

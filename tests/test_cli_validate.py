@@ -8,18 +8,9 @@ import sys
 from pathlib import Path
 
 from bot.knowledge import load
+from tests.test_knowledge import RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
-
-RECORD = """\
-- id: "a-one"
-  claim: "A claim."
-  claimant: "Someone"
-  date: "2023-06"
-  status: "reported"
-  source:
-    excerpt: "An excerpt."
-"""
 
 
 def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
