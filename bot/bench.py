@@ -297,17 +297,9 @@ def _answer_path(cached: Any, asked: list[str]) -> dict[str, Any]:
     builds it on a cache hit; measured after everything else (it may cache records)."""
     try:
         from bot.answer import answer
-        from bot.knowledge import KnowledgeBase
-        from bot.search import Index, LazyById, LazyRecords
-        from bot.text import Analyzer
+        from bot.search import index_from_cache
 
-        records = LazyRecords(cached.records)
-        knowledge = KnowledgeBase(
-            records=records,  # type: ignore[arg-type]
-            digest=cached.digest,
-            by_id=LazyById(cached.records, records),  # type: ignore[arg-type]
-        )
-        index = Index(knowledge, Analyzer(()), cached.index)
+        index = index_from_cache(cached)
         for question in asked[:20]:  # warm-up (e.g. the spelling word list)
             answer(index, question)
         times = []

@@ -38,7 +38,7 @@ K1, B, DELTA = 1.2, 0.75, 1.0
 #: Names everything besides the knowledge files that a cached index depends
 #: on: change the analysis, the weights or the BM25 parameters, bump this, and
 #: every old cache is rebuilt instead of trusted.
-FINGERPRINT = f"analyzer-2 bm25plus k1={K1} b={B} delta={DELTA}"
+FINGERPRINT = f"analyzer-3 bm25plus k1={K1} b={B} delta={DELTA}"
 
 #: (field weight, text getter) pairs: how each record field feeds the index.
 FIELD_WEIGHTS: tuple[tuple[int, str], ...] = (
@@ -98,6 +98,30 @@ def document_terms(analyzer: Analyzer, record: Record) -> list[str]:
     return terms
 
 
+def spelling_words(knowledge: KnowledgeBase) -> list[str]:
+    """The record and alias words (4+ letters) that spelling correction may offer;
+    none above SPELLING_MAX_RECORDS records. Computed at build time and cached."""
+    found: set[str] = set()
+    if len(knowledge.records) <= SPELLING_MAX_RECORDS:
+        for record in knowledge.records:
+            for texts in field_texts(record).values():
+                for text in texts:
+                    found.update(w for w in words(text) if len(w) >= 4)
+        for group in knowledge.aliases:
+            for phrase in group:
+                found.update(w for w in words(phrase) if len(w) >= 4)
+    return sorted(found)
+
+
+def _buckets(spelling: Sequence[str]) -> dict[tuple[str, int], list[str]]:
+    """Words by (first letter, length): a typo rarely changes the first letter or
+    the length by more than two, so a word is compared with few others."""
+    buckets: dict[tuple[str, int], list[str]] = {}
+    for word in spelling:
+        buckets.setdefault((word[0], len(word)), []).append(word)
+    return buckets
+
+
 @dataclass(frozen=True)
 class Hit:
     """One record found for a question; the record itself is read only when asked for."""
@@ -124,19 +148,29 @@ class Hit:
 class Index:
     """Search over one knowledge base; immutable, so it can be swapped whole on reload."""
 
-    def __init__(self, knowledge: KnowledgeBase, analyzer: Analyzer, scorer: SparseBM25) -> None:
+    def __init__(
+        self,
+        knowledge: KnowledgeBase,
+        analyzer: Analyzer,
+        scorer: SparseBM25,
+        spelling: Sequence[str] | None = None,
+    ) -> None:
+        """``spelling``: the words for spelling correction (:func:`spelling_words`);
+        None reads them from the records when first needed."""
         self.knowledge = knowledge
         self.analyzer = analyzer
         self.scorer = scorer
         # Filler words as the analyzer spells them (stemmed, aliased).
         self._filler = analyzer.term_set(QUESTION_FILLER)
-        self._spelling: dict[tuple[str, int], list[str]] | None = None
+        self._spelling_list = spelling
+        self._spelling = None if spelling is None else _buckets(spelling)
 
     @classmethod
     def build(cls, knowledge: KnowledgeBase) -> Index:
         analyzer = Analyzer(knowledge.aliases)
         corpus = [document_terms(analyzer, r) for r in knowledge.records]
-        return cls(knowledge, analyzer, SparseBM25.fit(corpus, k1=K1, b=B, delta=DELTA))
+        scorer = SparseBM25.fit(corpus, k1=K1, b=B, delta=DELTA)
+        return cls(knowledge, analyzer, scorer, spelling_words(knowledge))
 
     def __len__(self) -> int:
         return len(self.knowledge.records)
@@ -155,22 +189,8 @@ class Index:
         return list(seen)
 
     def _spelling_words(self) -> dict[tuple[str, int], list[str]]:
-        """Record words by (first letter, length): a typo rarely changes the first
-        letter or the length by more than two, so a word is compared with few others."""
         if self._spelling is None:
-            found: set[str] = set()
-            if len(self) <= SPELLING_MAX_RECORDS:
-                for record in self.knowledge.records:
-                    for texts in field_texts(record).values():
-                        for text in texts:
-                            found.update(w for w in words(text) if len(w) >= 4)
-                for group in self.knowledge.aliases:
-                    for phrase in group:
-                        found.update(w for w in words(phrase) if len(w) >= 4)
-            buckets: dict[tuple[str, int], list[str]] = {}
-            for word in sorted(found):
-                buckets.setdefault((word[0], len(word)), []).append(word)
-            self._spelling = buckets
+            self._spelling = _buckets(spelling_words(self.knowledge))
         return self._spelling
 
     def spell(self, question: str) -> str:
@@ -310,7 +330,7 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
     if folder.is_dir():
         cached = cache.load_cached(cache_dir, digest(folder), fingerprint=FINGERPRINT)
         if cached is not None:
-            return _from_cache(folder, cached)
+            return index_from_cache(cached, record_files(folder))
     index = Index.build(load(folder))
     kb = index.knowledge
     try:
@@ -324,7 +344,10 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
             index.scorer,
             store,
             fingerprint=FINGERPRINT,
-            meta={"aliases": [list(g) for g in kb.aliases]},
+            meta={
+                "aliases": [list(g) for g in kb.aliases],
+                "spelling": list(index._spelling_list or ()),
+            },
         )
     except OSError as exc:  # a read-only or full disk costs speed, not answers
         log.warning("could not write the index cache in %s: %s", cache_dir, exc)
@@ -332,17 +355,18 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
     # Serve from the cache just written: records stay on disk until cited,
     # instead of every validated Record object held in memory.
     cached = cache.load_cached(cache_dir, kb.digest, fingerprint=FINGERPRINT)
-    return _from_cache(folder, cached) if cached is not None else index
+    return index_from_cache(cached, record_files(folder)) if cached is not None else index
 
 
-def _from_cache(folder: Path, cached: cache.Cached) -> Index:
+def index_from_cache(cached: cache.Cached, files: Sequence[Path] = ()) -> Index:
+    """The index a cache file holds; records are decoded only when read."""
     records = LazyRecords(cached.records)
     aliases = tuple(tuple(group) for group in cached.meta.get("aliases", ()))
     kb = KnowledgeBase(
         records=records,  # type: ignore[arg-type]
         aliases=aliases,
-        files=tuple(str(p) for p in record_files(folder)),
+        files=tuple(str(p) for p in files),
         digest=cached.digest,
         by_id=LazyById(cached.records, records),  # type: ignore[arg-type]
     )
-    return Index(kb, Analyzer(aliases), cached.index)
+    return Index(kb, Analyzer(aliases), cached.index, cached.meta.get("spelling"))

@@ -131,3 +131,11 @@ def test_an_invalid_knowledge_base_is_never_cached(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError):
         open_index(tmp_path / "kb", tmp_path / "cache")
     assert not list(tmp_path.glob("cache/*.npz"))
+
+
+def test_cached_index_corrects_spelling_without_decoding_records(tmp_path: Path) -> None:
+    open_index(KNOWLEDGE, tmp_path)
+    cached = open_index(KNOWLEDGE, tmp_path)
+    assert cached.spell("iranian dron factroy") == "iranian drone factory"
+    # The word list came with the cache: no record was read to build it.
+    assert cached.knowledge.records._decoded == {}
