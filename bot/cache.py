@@ -70,6 +70,7 @@ __all__ = [
     "Cached",
     "RecordStore",
     "RecordStoreBuilder",
+    "StaleCacheError",
     "cache_path",
     "load_cached",
     "load_or_build",
@@ -285,6 +286,10 @@ class Cached:
     path: Path | None = None
 
 
+class StaleCacheError(CacheError):
+    """A sound cache file written by another version or for other settings."""
+
+
 def cache_path(cache_dir: str | Path, digest: str) -> Path:
     """Where the cache for a knowledge base with this digest lives."""
     if not _DIGEST.match(digest):
@@ -384,7 +389,10 @@ def load_cached(
         return _read(path, digest, fingerprint, lazy)
     except Exception as exc:  # corrupt files fail in many ways: none of them is fatal
         reason = exc if isinstance(exc, CacheError) else f"{type(exc).__name__}: {exc}"
-        log.warning("ignoring index cache %s (%s); it will be rebuilt", path, reason)
+        # A cache from another version is expected after an upgrade; a damaged
+        # one deserves a warning.
+        level = logging.INFO if isinstance(exc, StaleCacheError) else logging.WARNING
+        log.log(level, "ignoring index cache %s (%s); it will be rebuilt", path, reason)
         with contextlib.suppress(OSError):
             path.unlink()
         return None
@@ -447,11 +455,11 @@ def _header(npz: Any, digest: str, fingerprint: str) -> dict[str, Any]:
     if not isinstance(header, dict) or header.get("kind") != _KIND:
         raise CacheError("not an index cache")
     if header.get("version") != CACHE_VERSION:
-        raise CacheError(f"cache version {header.get('version')!r}, expected {CACHE_VERSION}")
+        raise StaleCacheError(f"cache version {header.get('version')!r}, expected {CACHE_VERSION}")
     if header.get("digest") != digest:
-        raise CacheError("stale: built for another knowledge base digest")
+        raise StaleCacheError("stale: built for another knowledge base digest")
     if header.get("fingerprint") != fingerprint:
-        raise CacheError(
+        raise StaleCacheError(
             f"stale: built with fingerprint {header.get('fingerprint')!r}, expected {fingerprint!r}"
         )
     return header

@@ -85,6 +85,21 @@ def test_stale_fingerprint_is_rebuilt(tmp_path: Path, stored: Path) -> None:
     assert not stored.exists()  # deleted, so the rebuild replaces it
 
 
+def test_stale_cache_is_noted_quietly_and_damage_loudly(
+    tmp_path: Path, stored: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Another version's cache is routine after an upgrade: INFO, not WARNING.
+    caplog.set_level("INFO", logger="bot.cache")
+    assert load_cached(tmp_path, DIGEST, fingerprint="v2") is None
+    assert [r.levelname for r in caplog.records] == ["INFO"]
+    caplog.clear()
+    index, records = build()
+    path = store(tmp_path, DIGEST, index, records, fingerprint="v1")
+    path.write_bytes(path.read_bytes()[:-100])
+    assert load_cached(tmp_path, DIGEST, fingerprint="v1") is None
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+
+
 def test_digest_inside_must_match_the_name(tmp_path: Path, stored: Path) -> None:
     """A file copied or renamed under another digest is stale, whatever its name says."""
     os.replace(stored, cache_path(tmp_path, OTHER))

@@ -531,6 +531,7 @@ async def test_rejected_token_is_a_one_line_error(own_api: FakeBotAPI, tmp_path:
         "TELEGRAM_BOT_TOKEN": wrong,
         "TELEGRAM_API_BASE_URL": api.base_url,
         "BOT_KNOWLEDGE_DIR": str(make_knowledge(tmp_path / "knowledge")),
+        "BOT_CACHE_DIR": str(tmp_path / "cache"),
         "BOT_LOG_LEVEL": "INFO",
     }
     code, output = await _run_to_exit(env)
