@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+import bench.__main__ as bench
 from bench import generate
-from bot import bench
 
 
 def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
@@ -43,7 +43,7 @@ def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
 
 
 def test_generator_is_deterministic_and_shaped_like_records() -> None:
-    from bot.schema import Record
+    from bot.knowledge.schema import Record
 
     first = list(generate.records(2500, seed=3))
     assert first == list(generate.records(2500, seed=3))

@@ -21,11 +21,15 @@ import yaml
 from telegram import Update
 from telegram.ext import Application
 
-from bot import chat, service
-from bot.chat_text import MAX_PARTS, messages, size, split_html
+from bot.chat import app as chat
+from bot.chat import messages as messages_module
+from bot.chat import service
+from bot.chat.logs import RedactingFormatter
+from bot.chat.messages import MAX_PARTS, messages, size, split_html
+from bot.chat.service import QuestionRateLimiter, Service, compare
+from bot.config import Settings, load_settings
+from bot.errors import SettingsError
 from bot.knowledge import load
-from bot.service import QuestionRateLimiter, Service, compare
-from bot.settings import Settings, SettingsError, load_settings
 from tests.fake_bot_api import TOKEN, FakeBotAPI, parse_html, utf16_len
 
 ADMIN = 9001
@@ -106,7 +110,7 @@ async def test_handler_exception_is_logged_and_apologised_for(app, api, monkeypa
     monkeypatch.setattr(app.bot_data["service"], "ask", broken)
     with caplog.at_level(logging.ERROR):
         await feed(app, api, api.private_update(21, "Gadgetron unit 1"))
-    assert texts(api, 21) == [chat.APOLOGY]
+    assert texts(api, 21) == [messages_module.APOLOGY]
     assert "index exploded" in caplog.text
     monkeypatch.undo()
     await feed(app, api, api.private_update(21, "Gadgetron unit 1"))  # still running
@@ -179,7 +183,7 @@ async def test_reload_and_stats_are_for_admins_by_id_only(app, api) -> None:
     update["message"]["from"]["username"] = "admin"
     await feed(app, api, update)
     await feed(app, api, api.private_update(71, "/stats"))
-    assert texts(api, 71) == [chat.NOT_ADMIN, chat.NOT_ADMIN]
+    assert texts(api, 71) == [messages_module.NOT_ADMIN, messages_module.NOT_ADMIN]
     assert app.bot_data["service"].last_reload is None
 
     await feed(app, api, api.private_update(ADMIN, "/reload"))
@@ -380,7 +384,7 @@ def test_settings_from_config_file_environment_and_command_line(tmp_path: Path, 
 
 
 def test_log_lines_never_show_the_token() -> None:
-    formatter = chat.RedactingFormatter("%(message)s", [TOKEN])
+    formatter = RedactingFormatter("%(message)s", [TOKEN])
     record = logging.LogRecord(
         "httpx",
         logging.INFO,

@@ -1,0 +1,135 @@
+"""Answers: a question in plain words → a short answer that cites its records.
+
+Pure Python, no Telegram: the command line and the chat layer share it.
+
+The rule is *cite or abstain*: every line of an answer comes from a record and
+carries its id; when no record matches the question well enough, the answer is
+"I have no claim records about that" with no citation at all.
+
+When to abstain. BM25 scores only compare records within one question, so the
+cut-off is on *coverage* instead: the IDF-weighted share of the question's
+content terms that a record contains. An unknown word counts as the rarest
+kind, so "weather in Moscow" (weather: in no record) stays far below the bar,
+while "Shahed drones" (both in records) clears it.
+"""
+
+from __future__ import annotations
+
+from bot.answer.kinds import NUMBER, PLACE, Kind, question_kind
+from bot.answer.model import Answer, Citation, clip, short_claimant
+from bot.answer.snippets import best_snippet, marks
+from bot.knowledge.schema import Record, date_sort_key
+from bot.search.index import Hit, Index
+from bot.search.question import tidy
+
+#: A record must hold at least this share of the question's weighted terms.
+#: Just over half: one rare record word plus one word in no record ("price of
+#: a Shahed drone", "Putin's birthday") is 0.5 and abstains; question filler
+#: ("according", "true", "hey") is not counted at all.
+MIN_COVERAGE = 0.51
+#: Further records join the answer when they score at least this share of the best.
+RELATIVE_SCORE = 0.6
+#: At most this many records are cited in one answer.
+MAX_CITATIONS = 6
+
+
+NO_RECORDS = "I have no claim records about that."
+EMPTY_QUESTION = "Please ask a question in words, e.g. “When was the factory reported?”"
+
+
+def _notes(index: Index, record: Record) -> tuple[str, ...]:
+    by_id = index.knowledge.by_id
+    notes = []
+    for other_id in record.denied_by:
+        other = by_id.get(other_id)
+        if other is not None:
+            notes.append(f"Denied by {other.claimant} ({other.date_text}) [{other.id}]")
+    for other_id in record.contradicts:
+        other = by_id.get(other_id)
+        if other is not None:
+            notes.append(f"Answers “{clip(other.claim, 90)}” [{other.id}]")
+    if record.status in ("denied", "disputed") and not record.denied_by:
+        notes.append(f"Status: {record.status}")
+    return tuple(notes)
+
+
+def cite(index: Index, hit: Hit) -> Citation:
+    record = hit.record
+    snippet = best_snippet(index, record, hit.matched)
+    return Citation(
+        claim_id=record.id,
+        claim=record.claim,
+        snippet=snippet,
+        marks=marks(index, snippet, hit.matched),
+        date=record.date,
+        date_text=record.date_text,
+        date_note=record.date_note,
+        claimant=record.claimant,
+        status=record.status,
+        source=record.source.title,
+        url=record.source.url,
+        score=hit.score,
+        notes=_notes(index, record),
+    )
+
+
+def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
+    top = cited[0]
+    who = short_claimant(top.claimant)
+    if kind == "when":
+        if timeline:
+            return f"First in {top.date_text} — {len(cited)} records, earliest first:"
+        return f"{top.date_text} — {who}: {top.claim}"
+    if kind == "who":
+        return f"{who} ({top.date_text}): {top.claim}"
+    if kind == "where":
+        found = PLACE.search(top.claim) or PLACE.search(top.snippet)
+        if found:
+            place = " ".join(p for p in (found.group("where"), found.group("place")) if p)
+            return f"{place[0].upper()}{place[1:]} — {who} ({top.date_text}): {top.claim}"
+    if kind == "how_many":
+        for c in cited:  # the best-ranked record that states a figure
+            figure = NUMBER.search(c.claim)
+            if figure:
+                who = short_claimant(c.claimant)
+                return f"“{figure.group(0).strip()}” — {who} ({c.date_text}): {c.claim}"
+    return f"{who} ({top.date_text}): {top.claim}"
+
+
+def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
+    """Answer a question from the index, citing records, or abstain."""
+    question = tidy(question)
+    kind = question_kind(question)
+    terms = index.question_terms(question)
+    if not terms:
+        return Answer(question, False, kind, EMPTY_QUESTION)
+    hits = [h for h in index.search(terms, limit=max(limit * 3, 10)) if h.coverage >= MIN_COVERAGE]
+    if not hits:
+        return Answer(question, False, kind, NO_RECORDS)
+    best = hits[0].relevance
+    kept = [h for h in hits if h.relevance >= RELATIVE_SCORE * best]
+    # "How many" and "where" want the record that states a figure or a place:
+    # among records that match well, those come first (stable: by score after).
+    wanted = {"how_many": NUMBER, "where": PLACE}.get(kind)
+    if wanted is not None:
+        kept.sort(key=lambda h: wanted.search(h.record.claim) is None)
+    # A denial cited beside the claim it denies is already shown as that
+    # claim's note (with its id): one line, not two.
+    shown = {h.record.id for h in kept}
+    kept = kept[:1] + [h for h in kept[1:] if not set(h.record.contradicts) & shown]
+    more = max(0, len(kept) - limit)
+    cited = [cite(index, h) for h in kept[:limit]]
+    timeline = kind == "when" and len(cited) > 1
+    if timeline:
+        cited.sort(key=lambda c: date_sort_key(c.date))
+    sources = tuple(dict.fromkeys(c.source for c in cited if c.source))
+    return Answer(
+        question=question,
+        found=True,
+        kind=kind,
+        lead=_lead(kind, cited, timeline),
+        citations=tuple(cited),
+        timeline=timeline,
+        more=more,
+        sources=sources,
+    )

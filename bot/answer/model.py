@@ -1,0 +1,76 @@
+"""What an answer is, before any rendering: the citations and the one-line lead.
+
+Plain values, no logic beyond wording helpers, so the command line, the JSON
+output and the Telegram layer read the same thing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.answer.kinds import Kind
+
+
+@dataclass(frozen=True)
+class Citation:
+    """One cited record: the snippet it rests on and where it comes from."""
+
+    claim_id: str
+    claim: str
+    #: The best-matching sentence(s) of the record's source excerpt, verbatim.
+    snippet: str
+    #: (start, end) spans in ``snippet`` that match the question's terms.
+    marks: tuple[tuple[int, int], ...]
+    date: str
+    date_text: str
+    date_note: str | None
+    claimant: str
+    status: str
+    source: str | None
+    url: str | None
+    score: float
+    #: "Denied by Iran [feb-2023-iran-denies-plant-talks]" and the like.
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "claim_id": self.claim_id,
+            "snippet": self.snippet,
+            "date": self.date,
+            "claimant": self.claimant,
+            "status": self.status,
+            "source": self.source,
+            "score": round(self.score, 6),
+        }
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The bot's reply to one question, before any rendering."""
+
+    question: str
+    found: bool
+    kind: Kind
+    #: The direct answer, one sentence; every fact in it comes from a citation.
+    lead: str
+    citations: tuple[Citation, ...] = ()
+    #: True when the citations form a timeline (earliest first).
+    timeline: bool = False
+    #: More records matched than were cited.
+    more: int = 0
+    sources: tuple[str, ...] = field(default=())
+
+
+def short_claimant(claimant: str) -> str:
+    """The claimant without its curator's parenthetical, for one-line leads."""
+    return re.sub(r"\s*\([^)]*\)", "", claimant).strip() or claimant
+
+
+def clip(text: str, limit: int) -> str:
+    """Text on one line, cut to ``limit`` characters at a word boundary, with an ellipsis."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"

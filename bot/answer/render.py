@@ -1,0 +1,99 @@
+"""Rendering for the command line: an :class:`~bot.answer.model.Answer` or a record
+→ plain text a person reads, or the JSON object of ``python -m bot ask --json``.
+
+Telegram HTML is built from the same pieces (:func:`marked_snippet`,
+:func:`record_fields`) in :mod:`bot.chat.messages`, the one module that
+writes HTML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.answer.model import Answer, Citation, short_claimant
+from bot.knowledge.loader import KnowledgeBase
+from bot.knowledge.schema import Record
+
+
+def marked_snippet(
+    citation: Citation, mark: Callable[[str], str], plain: Callable[[str], str]
+) -> str:
+    """The snippet with the question's words passed through ``mark``."""
+    out, last = [], 0
+    for start, end in citation.marks:
+        out.append(plain(citation.snippet[last:start]))
+        out.append(mark(citation.snippet[start:end]))
+        last = end
+    out.append(plain(citation.snippet[last:]))
+    return "".join(out)
+
+
+def _notes_text(citation: Citation) -> str:
+    return "".join(f" {note}." for note in citation.notes)
+
+
+def citation_text(citation: Citation) -> str:
+    """One cited line and its snippet, plain text."""
+    snippet = marked_snippet(citation, lambda w: f"*{w}*", str)
+    return (
+        f"• {citation.date_text} — {short_claimant(citation.claimant)}: {citation.claim}"
+        f"{_notes_text(citation)} [{citation.claim_id}]\n"
+        f"  “{snippet}”"
+    )
+
+
+def answer_text(answer: Answer) -> str:
+    """The whole answer as plain text, as ``python -m bot ask`` prints it."""
+    lines = [answer.lead]
+    lines += [citation_text(c) for c in answer.citations]
+    if answer.more:
+        lines.append(f"(+{answer.more} more matching records)")
+    lines += [f"Source: “{s}”" for s in answer.sources]
+    return "\n".join(lines)
+
+
+def answer_json(answer: Answer) -> dict[str, object]:
+    """The ``ask --json`` object."""
+    return {
+        "question": answer.question,
+        "found": answer.found,
+        "answer": answer_text(answer),
+        "citations": [c.to_json() for c in answer.citations],
+    }
+
+
+def record_fields(record: Record, knowledge: KnowledgeBase | None) -> list[tuple[str, str]]:
+    """(label, value) pairs of a whole record, in reading order."""
+    pairs = [
+        ("Claim", record.claim),
+        ("Claimant", record.claimant),
+        ("Date", record.date_text + (f" ({record.date_note})" if record.date_note else "")),
+        ("Status", record.status),
+    ]
+    if record.quote:
+        pairs.append(("Quote", f"“{record.quote}”"))
+    for label, ids in (("Denied by", record.denied_by), ("Answers", record.contradicts)):
+        for other_id in ids:
+            other = knowledge.by_id.get(other_id) if knowledge else None
+            pairs.append(
+                (label, f"{other.claimant}: {other.claim} [{other_id}]" if other else other_id)
+            )
+    src = record.source
+    source_bits = [b for b in (src.title and f"“{src.title}”", src.publisher, src.published) if b]
+    if source_bits:
+        pairs.append(("Source", ", ".join(source_bits)))
+    if src.url:
+        pairs.append(("URL", src.url))
+    pairs.append(("Excerpt", f"“{src.excerpt}”"))
+    if record.entities:
+        pairs.append(("Entities", ", ".join(record.entities)))
+    if record.tags:
+        pairs.append(("Tags", ", ".join(record.tags)))
+    return pairs
+
+
+def record_text(record: Record, knowledge: KnowledgeBase | None = None) -> str:
+    """A whole record, plain text."""
+    return "\n".join(
+        [f"[{record.id}]"] + [f"{k}: {v}" for k, v in record_fields(record, knowledge)]
+    )

@@ -1,0 +1,212 @@
+"""Command line: ``python -m bot COMMAND`` (or ``claimbot COMMAND``).
+
+Only wiring: each command's work lives in its room (knowledge, search, answer,
+chat). Heavy imports happen inside the commands, so ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot import __version__
+from bot import config as serve_settings
+from bot.errors import KnowledgeError, SettingsError
+from bot.knowledge.loader import load
+
+if TYPE_CHECKING:
+    from bot.search.index import Index
+
+BENCH_MOVED = (
+    "The benchmark is not part of the installed bot. From a source checkout run:\n"
+    '  pip install -e ".[bench]" && python -m bench --quick\n'
+    "(see bench/README.md)."
+)
+
+EXAMPLES = """\
+examples:
+  python -m bot ask "When was the factory reported?"
+  python -m bot ask --json "Who said Iran is Russia's top military backer?"
+  printf 'Mohajer-6\\nShahed drones\\n' | python -m bot ask --json -
+  python -m bot validate knowledge/
+  python -m bot eval ../shared/eval/dev-questions.yaml
+  TELEGRAM_BOT_TOKEN=123:abc python -m bot serve
+"""
+
+
+def _print_problems(error: KnowledgeError) -> None:
+    print(error, file=sys.stderr)
+
+
+def _load_index(args: argparse.Namespace) -> Index | None:
+    from bot.search.build import open_index  # here, not at the top: a fast --help
+
+    try:
+        return open_index(
+            args.knowledge or serve_settings.default_knowledge(),
+            serve_settings.cache_dir_of(args),
+        )
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    except KnowledgeError as exc:
+        _print_problems(exc)
+        return None
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    try:
+        folder = args.folder or serve_settings.default_knowledge()
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        kb = load(folder)
+    except KnowledgeError as exc:
+        _print_problems(exc)
+        return 1
+    print(
+        f"{folder}: OK — {len(kb.records)} records in {len(kb.files)} files, "
+        f"{len(kb.aliases)} alias groups"
+    )
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from bot.answer.compose import answer
+    from bot.answer.render import answer_json, answer_text
+
+    index = _load_index(args)
+    if index is None:
+        return 1
+
+    def reply(question: str) -> str:
+        result = answer(index, question, limit=args.limit)
+        if args.json:
+            return json.dumps(answer_json(result), ensure_ascii=False)
+        return (
+            f"{result.question}\n{answer_text(result)}" if result.question else answer_text(result)
+        )
+
+    if args.question == "-":
+        for line in sys.stdin:
+            if line.strip():
+                print(reply(line.rstrip("\n")), flush=True)
+                if not args.json:
+                    print()
+        return 0
+    print(reply(args.question))
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from bot.answer.evaluate import evaluate, format_report, load_cases
+    from bot.errors import EvalFileError
+
+    try:
+        cases, top = load_cases(args.file)
+    except EvalFileError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    index = _load_index(args)
+    if index is None:
+        return 1
+    report = evaluate(index, cases, top)
+    print(format_report(report, verbose=args.verbose))
+    return 0 if report.pass_rate == 1.0 else 1
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from bot.chat import app
+
+    return app.main(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    print(BENCH_MOVED, file=sys.stderr)
+    return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot",
+        description="Answer questions from curated claim records, citing dated snippets "
+        "and sources; or run the Telegram bot that does it.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    ask = commands.add_parser(
+        "ask",
+        help="answer a question from the knowledge base",
+        description="Answer a question with cited, dated records; or say there are none.",
+    )
+    ask.add_argument(
+        "question", metavar="QUESTION", help="the question, or - to read one per line from stdin"
+    )
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question")
+    ask.add_argument(
+        "--limit", type=int, default=6, metavar="N", help="cite at most N records (default 6)"
+    )
+    serve_settings.add_knowledge_arguments(ask)
+    ask.set_defaults(func=cmd_ask)
+
+    validate = commands.add_parser(
+        "validate",
+        help="check the knowledge base and list every problem",
+        description="Validate every YAML file of a knowledge folder and list every problem; "
+        "exit 0 when clean, 1 otherwise.",
+    )
+    validate.add_argument("folder", nargs="?", type=Path, metavar="DIR", help="knowledge folder")
+    validate.set_defaults(func=cmd_validate)
+
+    evaluate = commands.add_parser(
+        "eval",
+        help="measure answers against a questions file (pass rate, Recall@k, MRR)",
+        description="Run every case of a questions file (format: shared/eval/dev-questions.yaml); "
+        "exit 0 only when all pass.",
+    )
+    evaluate.add_argument("file", type=Path, metavar="FILE", help="questions file (YAML)")
+    evaluate.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
+    serve_settings.add_knowledge_arguments(evaluate)
+    evaluate.set_defaults(func=cmd_eval)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the Telegram bot (needs TELEGRAM_BOT_TOKEN)",
+        description="Run the Telegram bot: long polling by default, or a webhook.",
+        epilog="environment: TELEGRAM_BOT_TOKEN (required, from @BotFather), "
+        "TELEGRAM_API_BASE_URL (a self-hosted Bot API server), BOT_ADMIN_IDS "
+        "(comma-separated numeric user ids allowed to /reload and /stats), "
+        "BOT_KNOWLEDGE_DIR. SIGHUP reloads the knowledge base. See README: Run it on Telegram.",
+    )
+    # The options live in bot.config: importing the chat layer (and with it
+    # python-telegram-bot) would slow down every other command.
+    serve_settings.add_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
+
+    bench = commands.add_parser(
+        "bench",
+        help="how to run the benchmark (python -m bench, from a source checkout)",
+        description=BENCH_MOVED,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    bench.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    bench.set_defaults(func=cmd_bench)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0

@@ -1,0 +1,204 @@
+"""The claim record: what one curated claim holds, validated with pydantic.
+
+A record says who claimed what, when, where it was published, and how it stands
+(reported, denied, ...). Field names follow schema.org ``ClaimReview`` /
+``Claim`` so records can later be exported as ClaimReview markup; the mapping
+is written down in ``docs/claimreview.md``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+
+#: The statuses a claim can have. Ours is the curator's reading of the source,
+#: never a verdict the source does not give.
+Status = Literal["reported", "alleged", "confirmed", "denied", "disputed"]
+
+STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
+
+_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def yaml_type_name(value: Any) -> str:
+    """Name a value's type as a YAML author would know it."""
+    if isinstance(value, bool):
+        return f"a yes/no value ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
+    if isinstance(value, dt.date):
+        return f"a date ({value.isoformat()})"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return type(value).__name__
+
+
+def _strict_text(value: Any) -> Any:
+    # YAML reads unquoted no/yes/on/off, 1.0, 2023-06-05 as other types; say so
+    # rather than silently turning them into "False" or "1.0".
+    if isinstance(value, str):
+        return value
+    raise ValueError(
+        f"expected text, got {yaml_type_name(value)}; "
+        "put the value in quotes so YAML keeps it as text"
+    )
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty")
+    return value.strip()
+
+
+Text = Annotated[str, BeforeValidator(_strict_text), AfterValidator(_not_blank)]
+
+
+def _slug(value: str) -> str:
+    if not _SLUG.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id: use lowercase letters, digits and single "
+            "hyphens, e.g. 'jun-2023-factory-east-of-moscow'"
+        )
+    return value
+
+
+RecordId = Annotated[str, BeforeValidator(_strict_text), AfterValidator(_slug)]
+
+
+def _partial_date(value: Any) -> Any:
+    # An unquoted 2023-06-05 arrives as a date and 2023 as an int: both are
+    # unambiguous, so accept them at their own precision.
+    if isinstance(value, dt.datetime):
+        raise ValueError("a date with a time of day; write YYYY, YYYY-MM or YYYY-MM-DD")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int) and not isinstance(value, bool) and 1000 <= value <= 9999:
+        return str(value)
+    if not isinstance(value, str):
+        raise ValueError(
+            f"expected a date as YYYY, YYYY-MM or YYYY-MM-DD, got {yaml_type_name(value)}"
+        )
+    match = _PARTIAL_DATE.match(value.strip())
+    if not match:
+        raise ValueError(f"{value!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+    year, month, day = match.groups()
+    try:
+        dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not a real date ({exc})") from None
+    return value.strip()
+
+
+PartialDate = Annotated[str, BeforeValidator(_partial_date)]
+
+
+def human_date(value: str) -> str:
+    """Write an ISO partial date at its own precision: '2023', 'June 2023', 'June 5, 2023'."""
+    parts = value.split("-")
+    if len(parts) == 1:
+        return parts[0]
+    month = _MONTHS[int(parts[1]) - 1]
+    if len(parts) == 2:
+        return f"{month} {parts[0]}"
+    return f"{month} {int(parts[2])}, {parts[0]}"
+
+
+def date_sort_key(value: str) -> tuple[int, int, int]:
+    """Sort partial dates chronologically; an unknown month or day sorts last.
+
+    "2023" may mean any day of 2023, so a timeline lists it after the dated
+    records of that year rather than pretending it came first.
+    """
+    year, month, day, *_ = [*(int(p) for p in value.split("-")), 0, 0]
+    return year, month or 13, day or 32
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Source(_Model):
+    """Where the claim was published: maps to ClaimReview ``Claim.appearance``."""
+
+    title: Text | None = None
+    publisher: Text | None = None
+    url: Text | None = None
+    published: PartialDate | None = None
+    #: The passage of the source the record rests on; answers cite it.
+    excerpt: Text
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.url is not None and not re.match(r"^https?://\S+$", self.url):
+            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+
+
+class Record(_Model):
+    """One claim: who claimed what, when, in which source, and how it stands."""
+
+    id: RecordId
+    claim: Text
+    claimant: Text
+    date: PartialDate
+    date_note: Text | None = None
+    status: Status
+    denied_by: list[RecordId] = Field(default_factory=list)
+    contradicts: list[RecordId] = Field(default_factory=list)
+    quote: Text | None = None
+    source: Source
+    entities: list[Text] = Field(default_factory=list)
+    tags: list[Text] = Field(default_factory=list)
+
+    @property
+    def date_text(self) -> str:
+        return human_date(self.date)
+
+    def links(self) -> list[tuple[str, str]]:
+        """The (field, id) pairs this record points at."""
+        return [("denied_by", i) for i in self.denied_by] + [
+            ("contradicts", i) for i in self.contradicts
+        ]
+
+
+AliasPhrase = Annotated[
+    str, BeforeValidator(_strict_text), StringConstraints(strip_whitespace=True, min_length=1)
+]
+
+
+class AliasFile(_Model):
+    """``aliases.yaml``: groups of words and phrases that mean the same thing.
+
+    The first entry of a group is its canonical form; search maps every other
+    entry onto it, in records and questions alike.
+    """
+
+    aliases: list[Annotated[list[AliasPhrase], Field(min_length=2)]]

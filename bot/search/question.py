@@ -1,0 +1,47 @@
+"""What a question is before it is searched: tidied text, and the words that
+wrap a question around its topic without saying which record answers it."""
+
+from __future__ import annotations
+
+from collections.abc import Container, Iterable, Set
+
+from bot.search.analysis import clean
+
+#: Questions longer than this are cut (a question, not a document).
+MAX_QUESTION_CHARS = 1000
+
+# Words a question wraps around its topic; they say nothing about which record
+# answers it, and left in they would make an on-topic question look off-topic.
+# Reporting verbs are here too: every record is something reported or said.
+QUESTION_FILLER = frozenset(
+    """
+    report reported reporting reports claim claimed claims announce announced
+    write wrote written note noted mention mentioned
+    news latest recent recently current currently update updates info information detail
+    details happen happened happening go going give show find look explain summary summarize
+    summarise mean meant think thought today now ago date time year month day
+    hey hello true really correct confirm according accord help near around besides
+    position stance view located location locate
+    """.split()
+)
+
+
+def tidy(question: str) -> str:
+    """The question as one line: compatibility forms folded, control characters and
+    runs of white space turned into single spaces, cut to ``MAX_QUESTION_CHARS``."""
+    return " ".join(clean(question).split())[:MAX_QUESTION_CHARS]
+
+
+def content_terms(terms: Iterable[str], filler: Set[str], known: Container[str]) -> list[str]:
+    """A question's content terms, in order, without repeats or filler.
+
+    A hyphenated term no record holds (``known``: the index's vocabulary, e.g.
+    "co-produce") is left to its parts, which the analyzer adds beside it;
+    kept whole it would count as an unknown word.
+    """
+    seen: dict[str, None] = {}
+    for term in terms:
+        if term in filler or ("-" in term and term not in known):
+            continue
+        seen.setdefault(term, None)
+    return list(seen)

@@ -1,0 +1,454 @@
+r"""On-disk cache of the search index and the records, keyed by the knowledge base's digest.
+
+Why: at 100k records, parsing the YAML and analysing every record takes
+minutes; loading this cache takes a fraction of a second. One file per
+knowledge-base digest (``index-<digest>.npz``, an uncompressed ``.npz``: numpy
+arrays only, read with ``allow_pickle=False``) holds
+
+- the :class:`~bot.search.scorer.SparseBM25` statistics (``bm25.*`` arrays),
+- every record as compact JSON in one UTF-8 blob plus int64 offsets
+  (``records.*``), decoded one record at a time when an answer cites it,
+- ``cache_meta``: format version, digest, the caller's fingerprint and meta.
+
+Never trusted: a missing, truncated, corrupt (zip CRC-32 checked on every
+array), wrong-version, wrong-digest or wrong-fingerprint file, or one whose
+arrays do not add up, makes :func:`load_cached` log why, delete it and return
+None, so the caller rebuilds. Writes go to a temporary file in the same folder,
+fsync'd, then ``os.replace``: readers see the old file or the new one, never
+half a file.
+
+:func:`bot.search.build.open_index` is its one user: it looks the digest
+up with :func:`load_cached`, and on a miss builds the index, :func:`store`\ s it
+and reopens it so the record blob stays on disk. ``FINGERPRINT`` there names
+everything else the index depends on (analyzer version, field weights,
+k1/b/delta): change it and old caches are rebuilt.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import struct
+import tempfile
+import time
+import weakref
+import zipfile
+from array import array
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.errors import CacheError, StaleCacheError
+from bot.search.scorer import SparseBM25
+
+__all__ = [
+    "CACHE_VERSION",
+    "CacheError",
+    "Cached",
+    "RecordStore",
+    "RecordStoreBuilder",
+    "StaleCacheError",
+    "cache_path",
+    "compact_json",
+    "load_cached",
+    "store",
+]
+
+log = logging.getLogger(__name__)
+
+
+def compact_json(value: Any) -> bytes:
+    """One JSON text in UTF-8, no spaces: equal values give equal bytes (records, diffs)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+#: Bumped whenever the cache layout changes (the index has its own version too).
+CACHE_VERSION = 1
+_KIND = "claimbot.index-cache"
+_PREFIX, _SUFFIX = "index-", ".npz"
+_DIGEST = re.compile(r"^[0-9a-f]{16,128}$")
+#: Temporary files older than this are left-overs of a crashed writer.
+_STALE_TEMP_SECONDS = 3600
+
+
+class _FileBytes:
+    """A byte range of a file, read on demand with ``os.pread`` (thread-safe, no seek).
+
+    Reads come from the page cache and never count as this process's memory
+    (a memory map would: readahead maps neighbouring pages into its RSS). The
+    descriptor stays open, so the bytes survive the file's replacement or
+    deletion by a newer cache.
+    """
+
+    def __init__(self, path: Path, offset: int, length: int) -> None:
+        self.offset, self.length = offset, length
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        weakref.finalize(self, os.close, self.fd)
+
+    def __len__(self) -> int:
+        return self.length
+
+    def read(self, start: int, stop: int) -> bytes:
+        data = os.pread(self.fd, stop - start, self.offset + start)
+        if len(data) != stop - start:
+            raise CacheError("the cache file was truncated under us")
+        return data
+
+
+class _StringTable:
+    """Many strings as one UTF-8 blob plus int64 offsets: two arrays instead of objects.
+
+    The blob is a uint8 array in memory, or a :class:`_FileBytes` left on disk.
+    """
+
+    def __init__(self, blob: np.ndarray | _FileBytes, offsets: np.ndarray) -> None:
+        self.blob, self.offsets = blob, offsets
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def raw(self, i: int) -> bytes:
+        start, stop = int(self.offsets[i]), int(self.offsets[i + 1])
+        if isinstance(self.blob, _FileBytes):
+            return self.blob.read(start, stop)
+        return self.blob[start:stop].tobytes()
+
+    def whole(self) -> np.ndarray:
+        """The blob as a read-only uint8 array (read from disk when left there)."""
+        if isinstance(self.blob, _FileBytes):
+            return np.frombuffer(self.blob.read(0, len(self.blob)), dtype=np.uint8)
+        view = self.blob.view()
+        view.flags.writeable = False
+        return view
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory."""
+        blob = 0 if isinstance(self.blob, _FileBytes) else self.blob.nbytes
+        return blob + self.offsets.nbytes
+
+    def validate(self, name: str) -> None:
+        """Raise CacheError unless the offsets slice the blob exactly, in order."""
+        offsets = self.offsets
+        if not isinstance(self.blob, _FileBytes) and (
+            self.blob.dtype != np.uint8 or self.blob.ndim != 1
+        ):
+            raise CacheError(f"{name}: blob must be a 1-D uint8 array")
+        if offsets.dtype != np.int64 or offsets.ndim != 1 or not len(offsets):
+            raise CacheError(f"{name}: offsets must be a non-empty 1-D int64 array")
+        if offsets[0] != 0 or offsets[-1] != len(self.blob) or np.any(np.diff(offsets) < 0):
+            raise CacheError(f"{name}: offsets do not slice the blob")
+
+
+class RecordStoreBuilder:
+    """Collects records as compact JSON into one growing buffer (no per-record objects)."""
+
+    def __init__(self) -> None:
+        self._blob, self._ends = bytearray(), array("q", [0])
+        self._ids, self._id_ends = bytearray(), array("q", [0])
+
+    def add(self, record: Mapping[str, Any]) -> None:
+        """Add a JSON-able record (e.g. ``Record.model_dump(mode="json", exclude_none=True)``)."""
+        self.add_json(compact_json(record), str(record.get("id", "")))
+
+    def add_json(self, line: bytes, record_id: str) -> None:
+        """Add a record already encoded as one JSON object in UTF-8."""
+        self._blob += line
+        self._ends.append(len(self._blob))
+        self._ids += record_id.encode("utf-8")
+        self._id_ends.append(len(self._ids))
+
+    def __len__(self) -> int:
+        return len(self._ends) - 1
+
+    def build(self) -> RecordStore:
+        """The store; it shares this builder's buffers, so add nothing afterwards."""
+        return RecordStore(
+            _StringTable(
+                np.frombuffer(self._blob, dtype=np.uint8), np.frombuffer(self._ends, dtype=np.int64)
+            ),
+            _StringTable(
+                np.frombuffer(self._ids, dtype=np.uint8),
+                np.frombuffer(self._id_ends, dtype=np.int64),
+            ),
+        )
+
+
+class RecordStore(Sequence[dict[str, Any]]):
+    """Records as compact JSON in one blob, decoded only when asked for (lazy).
+
+    ``store[i]`` decodes record i (a few microseconds), so an answer costs
+    the records it cites, not the knowledge base. Loaded from the cache the
+    blob stays in the file and each record is one ``pread`` from the page
+    cache. ``position(record_id)`` maps ids to positions (built on first use).
+    """
+
+    def __init__(self, records: _StringTable, ids: _StringTable) -> None:
+        if len(records) != len(ids):
+            raise CacheError("record store: as many ids as records expected")
+        self._records, self._ids = records, ids
+        self._positions: dict[str, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:  # type: ignore[override]
+        if not isinstance(i, int | np.integer):
+            raise TypeError("RecordStore indices must be integers")
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"record {i} out of range ({n} records)")
+        return json.loads(self._records.raw(int(i) % n))
+
+    def raw(self, i: int) -> bytes:
+        """Record i's JSON text, undecoded."""
+        return self._records.raw(i)
+
+    def record_id(self, i: int) -> str:
+        return self._ids.raw(i).decode("utf-8")
+
+    def position(self, record_id: str) -> int | None:
+        """The position of the record with this id, or None."""
+        if self._positions is None:
+            raw = self._ids.blob.tobytes()
+            bounds = self._ids.offsets.tolist()
+            self._positions = {
+                raw[a:z].decode("utf-8"): i for i, (a, z) in enumerate(pairwise(bounds))
+            }
+        return self._positions.get(record_id)
+
+    @property
+    def blob(self) -> np.ndarray:
+        """Every record's JSON, back to back (read-only; e.g. to hash)."""
+        return self._records.whole()
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held in memory (a blob left on disk does not count)."""
+        return self._records.nbytes + self._ids.nbytes
+
+    def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
+        return {
+            prefix + "blob": self._records.whole(),
+            prefix + "offsets": self._records.offsets,
+            prefix + "ids_blob": self._ids.blob,
+            prefix + "ids_offsets": self._ids.offsets,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "records.") -> RecordStore:
+        """Rebuild from :meth:`to_arrays` output; raises CacheError when inconsistent."""
+        try:
+            records = _StringTable(arrays[prefix + "blob"], arrays[prefix + "offsets"])
+            ids = _StringTable(arrays[prefix + "ids_blob"], arrays[prefix + "ids_offsets"])
+        except KeyError as exc:
+            raise CacheError(f"record store array {exc} is missing") from None
+        records.validate("records")
+        ids.validate("record ids")
+        return cls(records, ids)
+
+
+@dataclass(frozen=True)
+class Cached:
+    """What a cache file holds: the index, the records, and the caller's metadata."""
+
+    index: SparseBM25
+    records: RecordStore
+    digest: str
+    fingerprint: str = ""
+    meta: dict[str, Any] = field(default_factory=dict)
+    path: Path | None = None
+
+
+def cache_path(cache_dir: str | Path, digest: str) -> Path:
+    """Where the cache for a knowledge base with this digest lives."""
+    if not _DIGEST.match(digest):
+        raise ValueError(f"not a hex digest: {digest!r}")
+    return Path(cache_dir) / f"{_PREFIX}{digest}{_SUFFIX}"
+
+
+def store(
+    cache_dir: str | Path,
+    digest: str,
+    index: SparseBM25,
+    records: RecordStore,
+    *,
+    fingerprint: str = "",
+    meta: Mapping[str, Any] | None = None,
+    keep: int = 3,
+) -> Path:
+    """Write the cache for ``digest`` atomically; keep only the ``keep`` newest cache files.
+
+    ``meta`` must be JSON-serialisable (small things: aliases, settings).
+    """
+    if len(records) != len(index):
+        raise ValueError(f"{len(records)} records but the index has {len(index)}")
+    path = cache_path(cache_dir, digest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = {
+        "kind": _KIND,
+        "version": CACHE_VERSION,
+        "digest": digest,
+        "fingerprint": fingerprint,
+        "records": len(records),
+        "meta": dict(meta or {}),
+        "created": time.time(),
+    }
+    arrays = {
+        "cache_meta": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
+        **index.to_arrays("bm25."),
+        **records.to_arrays("records."),
+    }
+    _atomic_savez(path, arrays)
+    _prune(path.parent, keep=max(keep, 1), current=path)
+    return path
+
+
+def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+    """np.savez to a temporary sibling, fsync, then rename over ``path``."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez(fh, **arrays)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):  # make the rename durable where directories can sync
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _prune(cache_dir: Path, keep: int, current: Path) -> None:
+    """Delete all but the ``keep`` newest cache files, and crashed writers' temporary files."""
+    files = sorted(
+        (p for p in cache_dir.glob(f"{_PREFIX}*{_SUFFIX}") if p != current),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in files[keep - 1 :]:
+        with contextlib.suppress(OSError):
+            old.unlink()
+    now = time.time()
+    for tmp in cache_dir.glob(f".{_PREFIX}*.tmp"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > _STALE_TEMP_SECONDS:
+                tmp.unlink()
+
+
+def load_cached(
+    cache_dir: str | Path, digest: str, *, fingerprint: str = "", lazy: bool = True
+) -> Cached | None:
+    """The cache for ``digest``, or None when there is none or it cannot be trusted.
+
+    An untrustworthy file is logged and deleted, so the next :func:`store`
+    replaces it. With ``lazy`` the record blob stays on disk and records are
+    read when cited (the blob is CRC-checked once, by streaming, on load);
+    otherwise it is read into memory.
+    """
+    path = cache_path(cache_dir, digest)
+    if not path.exists():
+        return None
+    try:
+        return _read(path, digest, fingerprint, lazy)
+    except Exception as exc:  # corrupt files fail in many ways: none of them is fatal
+        reason = exc if isinstance(exc, CacheError) else f"{type(exc).__name__}: {exc}"
+        # A cache from another version is expected after an upgrade; a damaged
+        # one deserves a warning.
+        level = logging.INFO if isinstance(exc, StaleCacheError) else logging.WARNING
+        log.log(level, "ignoring index cache %s (%s); it will be rebuilt", path, reason)
+        with contextlib.suppress(OSError):
+            path.unlink()
+        return None
+
+
+def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
+    with np.load(path, allow_pickle=False) as npz:
+        header = _header(npz, digest, fingerprint)
+        names = set(npz.files)
+        for name in names:
+            if npz.zip.getinfo(name + ".npy").compress_type != zipfile.ZIP_STORED:
+                raise CacheError(f"array {name!r} is compressed; caches are written uncompressed")
+        index = SparseBM25.from_arrays(npz, "bm25.")
+        arrays = {
+            name: npz[name]
+            for name in names
+            if name.startswith("records.") and name != "records.blob"
+        }
+        if "records.blob" not in names:
+            raise CacheError("record store array 'records.blob' is missing")
+        if lazy:
+            _verify_member(npz.zip, "records.blob")
+            arrays["records.blob"] = _member_bytes(path, npz.zip, "records.blob")
+        else:
+            arrays["records.blob"] = npz["records.blob"]
+    records = RecordStore.from_arrays(arrays)
+    if len(records) != len(index) or len(records) != header.get("records"):
+        raise CacheError(
+            f"{len(records)} records, {len(index)} indexed, {header.get('records')} announced"
+        )
+    meta = header.get("meta")
+    return Cached(index, records, digest, fingerprint, meta if isinstance(meta, dict) else {}, path)
+
+
+def _header(npz: Any, digest: str, fingerprint: str) -> dict[str, Any]:
+    """The cache_meta record, checked against what the caller expects."""
+    try:
+        header = json.loads(npz["cache_meta"].tobytes().decode("utf-8"))
+    except KeyError:
+        raise CacheError("no cache_meta: not an index cache") from None
+    if not isinstance(header, dict) or header.get("kind") != _KIND:
+        raise CacheError("not an index cache")
+    if header.get("version") != CACHE_VERSION:
+        raise StaleCacheError(f"cache version {header.get('version')!r}, expected {CACHE_VERSION}")
+    if header.get("digest") != digest:
+        raise StaleCacheError("stale: built for another knowledge base digest")
+    if header.get("fingerprint") != fingerprint:
+        raise StaleCacheError(
+            f"stale: built with fingerprint {header.get('fingerprint')!r}, expected {fingerprint!r}"
+        )
+    return header
+
+
+def _verify_member(zf: zipfile.ZipFile, name: str) -> None:
+    """Stream one array through zipfile, which checks its CRC-32 at the end."""
+    with zf.open(name + ".npy") as member:
+        while member.read(1 << 22):
+            pass
+
+
+def _member_bytes(path: Path, zf: zipfile.ZipFile, name: str) -> _FileBytes:
+    """Where a stored (uncompressed) 1-D uint8 array's data lies inside the zip file."""
+    info = zf.getinfo(name + ".npy")
+    with open(path, "rb") as fh:
+        fh.seek(info.header_offset)
+        local = fh.read(30)
+        if len(local) != 30 or local[:4] != b"PK\x03\x04":
+            raise CacheError(f"array {name!r}: bad zip local header")
+        name_len, extra_len = struct.unpack("<HH", local[26:30])
+        start = info.header_offset + 30 + name_len + extra_len
+        fh.seek(start)
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        offset = fh.tell()
+    if dtype != np.uint8 or len(shape) != 1 or fortran:
+        raise CacheError(f"array {name!r}: expected a 1-D uint8 array")
+    if offset - start + shape[0] != info.file_size:
+        raise CacheError(f"array {name!r}: size does not match the zip entry")
+    return _FileBytes(path, offset, shape[0])

@@ -1,0 +1,62 @@
+"""The bot's state without Telegram: reloads through the cache and a child process."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.chat import service
+from bot.chat.service import Service
+from bot.search import LazyRecords
+
+KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    shutil.copytree(KNOWLEDGE, tmp_path / "kb")
+    return tmp_path / "kb"
+
+
+async def test_large_reload_parses_in_a_child_process_and_reports_changes(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = Service.open(folder, cache_dir=tmp_path / "cache")
+    assert isinstance(svc.knowledge.records, LazyRecords)  # served from the cache it wrote
+    monkeypatch.setattr(service, "LARGE_KNOWLEDGE_BYTES", 0)  # every reload counts as large
+    path = folder / "drone-factory.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("east of Moscow", "east of Kazan"))
+
+    result = await svc.reload()
+
+    assert result.ok, result.problems
+    # Both records that name the place were edited, and nothing else.
+    assert set(result.changes.edited) == {
+        "jun-2023-us-intel-factory-east-of-moscow",
+        "jun-2023-drone-plant-could-operate-early-2024",
+    }
+    assert not result.changes.added and not result.changes.removed
+    assert "Kazan" in svc.ask("drone factory Kazan").citations[0].claim
+
+
+async def test_broken_knowledge_from_a_child_process_is_refused_with_its_problems(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = Service.open(folder, cache_dir=tmp_path / "cache")
+    old = svc.index
+    monkeypatch.setattr(service, "LARGE_KNOWLEDGE_BYTES", 0)
+    (folder / "broken.yaml").write_text("- id: [\n", encoding="utf-8")
+
+    result = await svc.reload()
+
+    assert not result.ok
+    assert result.problems and result.problems[0].startswith("broken.yaml:")
+    assert svc.index is old and svc.ask("Mohajer-6").found
+
+
+async def test_unchanged_reload_reports_no_changes(folder: Path, tmp_path: Path) -> None:
+    svc = Service.open(folder, cache_dir=tmp_path / "cache")
+    result = await svc.reload()
+    assert result.ok and not result.changes

@@ -1,0 +1,34 @@
+"""Text analysis: words, stems, stop words, names and aliases."""
+
+from bot.search.analysis import Analyzer, words
+
+
+def test_words_keep_hyphenated_names_and_numbers() -> None:
+    assert words("Mohajer-6 drones, 2023!") == ["mohajer-6", "drones", "2023"]
+
+
+def test_upper_case_us_is_the_country_not_the_pronoun() -> None:
+    assert words("the US said") == ["the", "usa", "said"]
+    assert words("the U.S. said") == ["the", "usa", "said"]
+    assert words("tell us") == ["tell", "us"]
+
+
+def test_terms_stem_drop_stop_words_and_split_names() -> None:
+    analyzer = Analyzer()
+    assert analyzer.terms("The factories were producing drones") == ["factori", "produc", "drone"]
+    assert analyzer.terms("Mohajer-6") == ["mohajer-6", "mohaj", "6"]
+
+
+def test_aliases_map_phrases_to_the_canonical_term_on_both_sides() -> None:
+    analyzer = Analyzer([["drone", "uav", "one-way attack uav"], ["factory", "plant"]])
+    question = analyzer.terms("UAV plant")
+    record = analyzer.terms("drone factory")
+    assert question == record == ["drone", "factori"]
+    assert analyzer.terms("hundreds of one-way attack UAVs") == ["hundr", "drone"]
+
+
+def test_control_characters_and_odd_scripts_do_not_break_analysis() -> None:
+    analyzer = Analyzer()
+    assert analyzer.terms("drone\x00\x1bfactory") == ["drone", "factori"]
+    assert analyzer.terms("Когда построили завод?") == ["когда", "построили", "завод"]
+    assert analyzer.terms("?!… 🙂🙂") == []
