@@ -1,6 +1,6 @@
 """Deterministic synthetic knowledge bases of claim-like records, for benchmarks.
 
-``records(n, seed)`` yields ``n`` dicts shaped like :class:`bot.schema.Record`
+``records(n, seed)`` yields ``n`` dicts shaped like :class:`bot.knowledge.schema.Record`
 (id, claim, claimant, date, status, source{title, publisher, url, published,
 excerpt}, quote, entities, tags, links): war-reporting vocabulary — actors,
 weapon systems, places, verbs, dates — with a Zipf-distributed long tail of

@@ -197,13 +197,16 @@ def build_parser() -> argparse.ArgumentParser:
         description=BENCH_MOVED,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    bench.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     bench.set_defaults(func=cmd_bench)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # `bench` takes the benchmark's options only to say where it went.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "bench":
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         return int(args.func(args))
     except KeyboardInterrupt:

@@ -7,51 +7,43 @@ way Telegram does.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
-import yaml
 from telegram import Update
 from telegram.ext import Application
 
 from bot.chat import app as chat
 from bot.chat import messages as messages_module
 from bot.chat import service
-from bot.chat.logs import RedactingFormatter
-from bot.chat.messages import MAX_PARTS, messages, size, split_html
-from bot.chat.service import QuestionRateLimiter, Service, compare
-from bot.config import Settings, load_settings
-from bot.errors import SettingsError
+from bot.chat.service import Service, compare
+from bot.config import Settings
 from bot.knowledge import load
 from tests.fake_bot_api import TOKEN, FakeBotAPI, parse_html, utf16_len
+from tests.records import record, write_records
 
 ADMIN = 9001
 
 
-def gadget(n: int, **changes: object) -> dict:
-    record = {
-        "id": f"gadgetron-unit-{n}",
+def gadget(n: int, **changes: object) -> dict[str, Any]:
+    fields: dict[str, Any] = {
         "claim": f"The Gadgetron unit {n} was seen in Port Bellamy.",
         "claimant": f"Observer {n}",
         "date": f"2022-{n % 12 + 1:02d}",
-        "status": "reported",
-        "source": {"excerpt": f"The Gadgetron unit {n} was seen in Port Bellamy, observers said."},
+        "excerpt": f"The Gadgetron unit {n} was seen in Port Bellamy, observers said.",
     }
-    record.update(changes)
-    return record
+    return record(f"gadgetron-unit-{n}", **{**fields, **changes})
 
 
-def write_knowledge(folder: Path, records: list[dict]) -> Path:
-    folder.mkdir(exist_ok=True)
-    (folder / "records.yaml").write_text(yaml.safe_dump(records), encoding="utf-8")
-    return folder
+def write_knowledge(folder: Path, records: list[dict[str, Any]]) -> Path:
+    return write_records(folder, records)
 
 
 @pytest_asyncio.fixture
@@ -271,134 +263,3 @@ def test_compare_finds_added_removed_edited(tmp_path: Path) -> None:
     assert changes.added == ("gadgetron-unit-4",)
     assert changes.removed == ("gadgetron-unit-1",)
     assert changes.edited == ("gadgetron-unit-3",)
-
-
-def test_question_rate_limiter_window() -> None:
-    now = [0.0]
-    limiter = QuestionRateLimiter(2, period=60, clock=lambda: now[0])
-    assert limiter.check(1) == 0 and limiter.check(1) == 0
-    assert limiter.check(1) == pytest.approx(60)
-    assert limiter.check(2) == 0
-    now[0] = 61
-    assert limiter.check(1) == 0
-
-
-# --- HTML splitting -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("limit", [200, 1000, 4096])
-def test_split_html_gives_valid_messages_within_the_limit(limit: int) -> None:
-    lines = ["<b>Lead &amp; more</b>"]
-    for n in range(80):
-        lines.append(f"• <b>2023</b> — Claimant &lt;{n}&gt;: claim <code>[id-{n}]</code>")
-        lines.append(
-            "<blockquote>" + " ".join(f"w{n}<b>x</b>ord" for _ in range(40)) + "</blockquote>"
-        )
-    lines.append("<blockquote>" + "y" * 9000 + " tail</blockquote>")  # one enormous word
-    text = "\n".join(lines)
-    chunks = split_html(text, limit)
-    assert len(chunks) > 1
-    for chunk in chunks:
-        assert size(chunk) <= limit
-        parse_html(chunk)  # valid Telegram HTML on its own
-    visible = "".join(parse_html(c) for c in chunks).replace("\n", "").replace(" ", "")
-    assert visible == parse_html(text).replace("\n", "").replace(" ", "")
-
-
-def test_split_html_keeps_short_text_whole_and_counts_utf16() -> None:
-    assert split_html("<b>hi</b>", 10) == ["<b>hi</b>"]
-    emoji = "😀" * 3000  # 6000 UTF-16 units
-    assert all(utf16_len(c) <= 4096 for c in split_html(emoji))
-
-
-def test_messages_are_trimmed_with_a_pointer_beyond_max_parts() -> None:
-    text = "\n".join(f"line {n} " + "x" * 90 for n in range(400))
-    parts = messages(text, "<i>see /claim</i>", limit=1000)
-    assert len(parts) == MAX_PARTS
-    assert parts[-1].endswith("<i>see /claim</i>")
-    assert all(size(p) <= 1000 for p in parts)
-
-
-# --- settings and logging -----------------------------------------------------------------------
-
-
-def args(**kwargs: object) -> argparse.Namespace:
-    base = {"knowledge": None, "config": None, "webhook_url": None, "listen": None,
-            "port": None, "secret_token": None}  # fmt: skip
-    return argparse.Namespace(**{**base, **kwargs})
-
-
-def test_settings_from_environment() -> None:
-    settings = load_settings(
-        args(),
-        {
-            "TELEGRAM_BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081",
-            "BOT_ADMIN_IDS": "12, 34,",
-            "BOT_KNOWLEDGE_DIR": "/srv/knowledge",
-        },
-    )
-    assert settings.admin_ids == {12, 34}
-    assert settings.base_url == "http://127.0.0.1:8081/bot"
-    assert settings.base_file_url == "http://127.0.0.1:8081/file/bot"
-    assert settings.knowledge_dir == Path("/srv/knowledge")
-    assert TOKEN not in repr(settings)
-    assert settings.is_admin(12) and not settings.is_admin(None) and not settings.is_admin(56)
-
-
-@pytest.mark.parametrize(
-    ("env", "message"),
-    [
-        ({}, "TELEGRAM_BOT_TOKEN is not set"),
-        ({"TELEGRAM_BOT_TOKEN": "  "}, "TELEGRAM_BOT_TOKEN is not set"),
-        ({"TELEGRAM_BOT_TOKEN": "not a token"}, "does not look like a bot token"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_ADMIN_IDS": "12,@boss"}, "not a numeric"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "localhost"}, "http(s) URL"),
-        ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_PORT": "http"}, "whole number"),
-    ],
-)
-def test_settings_errors_are_one_line(env: dict[str, str], message: str) -> None:
-    with pytest.raises(SettingsError) as error:
-        load_settings(args(), env)
-    assert message in str(error.value) and "\n" not in str(error.value)
-
-
-@pytest.mark.parametrize("suffix", [".toml", ".yaml"])
-def test_settings_from_config_file_environment_and_command_line(tmp_path: Path, suffix: str):
-    config = tmp_path / f"bot{suffix}"
-    if suffix == ".toml":
-        config.write_text(
-            f'telegram_bot_token = "{TOKEN}"\nBOT_ADMIN_IDS = [1, 2]\nBOT_WEBHOOK_PORT = 9000\n'
-        )
-    else:
-        config.write_text(f'TELEGRAM_BOT_TOKEN: "{TOKEN}"\nBOT_ADMIN_IDS: "1,2"\n'
-                          "BOT_WEBHOOK_PORT: 9000\n")  # fmt: skip
-    settings = load_settings(args(config=config), {"BOT_ADMIN_IDS": "3"})
-    assert settings.token == TOKEN
-    assert settings.admin_ids == {3}  # the environment wins over the file
-    assert settings.port == 9000
-    assert load_settings(args(config=config, port=8443), {}).port == 8443  # the command line wins
-    config.write_text("BOT_NO_SUCH_THING = 1\n" if suffix == ".toml" else "BOT_NO_SUCH: 1\n")
-    with pytest.raises(SettingsError, match="unknown setting"):
-        load_settings(args(config=config), {})
-
-
-def test_log_lines_never_show_the_token() -> None:
-    formatter = RedactingFormatter("%(message)s", [TOKEN])
-    record = logging.LogRecord(
-        "httpx",
-        logging.INFO,
-        __file__,
-        1,
-        "HTTP Request: POST %s",
-        (f"http://x/bot{TOKEN}/getMe",),
-        None,
-    )
-    assert TOKEN not in formatter.format(record)
-    try:
-        raise ValueError(f"The token `{TOKEN}` was rejected")
-    except ValueError:
-        import sys
-
-        record = logging.LogRecord("x", logging.ERROR, __file__, 1, "boom", (), sys.exc_info())
-    assert TOKEN not in formatter.format(record)

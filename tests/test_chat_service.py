@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat import service
-from bot.chat.service import Service
+from bot.chat.service import QuestionRateLimiter, Service
 from bot.search import LazyRecords
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
@@ -60,3 +60,13 @@ async def test_unchanged_reload_reports_no_changes(folder: Path, tmp_path: Path)
     svc = Service.open(folder, cache_dir=tmp_path / "cache")
     result = await svc.reload()
     assert result.ok and not result.changes
+
+
+def test_question_rate_limiter_window() -> None:
+    now = [0.0]
+    limiter = QuestionRateLimiter(2, period=60, clock=lambda: now[0])
+    assert limiter.check(1) == 0 and limiter.check(1) == 0
+    assert limiter.check(1) == pytest.approx(60)
+    assert limiter.check(2) == 0
+    now[0] = 61
+    assert limiter.check(1) == 0

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from bot.knowledge import load
-from tests.test_knowledge_loader import RECORD
+from tests.records import RECORD_YAML as RECORD
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -18,22 +18,13 @@ import pytest
 
 from bot.knowledge import KnowledgeError, Problem, digest, load
 from bot.knowledge.schema import Record
+from tests.records import RECORD_YAML
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
 SOURCE_NAME = "000_06e7851319467af7.txt"
 
-#: A valid record; the line numbers the tests expect are the ones shown here.
-RECORD = """\
-- id: "a-one"
-  claim: "A claim."
-  claimant: "Someone"
-  date: "2023-06"
-  status: "reported"
-  source:
-    excerpt: "An excerpt."
-"""
-#   line 1: id, 2: claim, 3: claimant, 4: date, 5: status, 6: source, 7: excerpt
+RECORD = RECORD_YAML
 
 
 def edit(old: str, new: str, text: str = RECORD) -> str:
@@ -371,9 +362,9 @@ def test_dates_are_kept_at_their_own_precision(
     folder = make(tmp_path, {"x.yaml": edit('date: "2023-06"', f"date: {value}")})
     (record,) = load(folder).records
     assert record.date == date
-    assert record.date_text == {"year": "2023", "month": "June 2023", "day": "June 5, 2023"}[
-        precision
-    ]
+    assert (
+        record.date_text == {"year": "2023", "month": "June 2023", "day": "June 5, 2023"}[precision]
+    )
 
 
 def test_unquoted_source_published_date_is_accepted(tmp_path: Path) -> None:

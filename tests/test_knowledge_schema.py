@@ -1,4 +1,4 @@
-"""bot/schema.py: partial dates (precision, human wording, sort order) and the record model.
+"""bot/knowledge/schema.py: partial dates (human wording, sort order) and the record model.
 
 The loader's messages for bad records are tested in test_knowledge.py; here the schema is
 used directly, as the rest of the code base uses it.
@@ -16,17 +16,11 @@ from pydantic import ValidationError
 
 from bot.knowledge import load
 from bot.knowledge.schema import STATUSES, Record, date_sort_key, human_date
+from tests.records import record
 
 ROOT = Path(__file__).resolve().parent.parent
 
-FIELDS = {
-    "id": "a-one",
-    "claim": "A claim.",
-    "claimant": "Someone",
-    "date": "2023-06",
-    "status": "reported",
-    "source": {"excerpt": "An excerpt."},
-}
+FIELDS = record()
 
 
 @pytest.mark.parametrize(

@@ -12,22 +12,13 @@ from bot.answer.render import answer_json
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.knowledge.schema import Record
 from bot.search import Index, LazyRecords, open_index
+from tests.records import built
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
 
 def make_record(rid: str, claim: str, excerpt: str | None = None, **extra: object) -> Record:
-    return Record.model_validate(
-        {
-            "id": rid,
-            "claim": claim,
-            "claimant": extra.pop("claimant", "Someone"),
-            "date": extra.pop("date", "2023-06"),
-            "status": "reported",
-            "source": {"title": "A source", "excerpt": excerpt or claim},
-            **extra,
-        }
-    )
+    return built(rid, claim=claim, excerpt=excerpt or claim, title="A source", **extra)
 
 
 def tiny_index(*records: Record, aliases: tuple[tuple[str, ...], ...] = ()) -> Index:

@@ -43,11 +43,14 @@ from bot.errors import KnowledgeError, SettingsError
 
 log = logging.getLogger(__name__)
 
+#: The Application as built here: PTB's default context and data types.
+App = Application[Any, Any, Any, Any, Any, Any]
+
 #: Updates the bot asks Telegram for.
 ALLOWED_UPDATES = [Update.MESSAGE, Update.INLINE_QUERY, Update.CALLBACK_QUERY]
 
 
-def build_application(settings: Settings, service: Service) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, service: Service) -> App:
     """The Application with every handler, the rate limiter and concurrent updates."""
     builder = (
         Application.builder()
@@ -60,7 +63,9 @@ def build_application(settings: Settings, service: Service) -> Application:  # t
         .connect_timeout(10)
     )
     if settings.base_url:
-        builder = builder.base_url(settings.base_url).base_file_url(settings.base_file_url)
+        builder = builder.base_url(settings.base_url).base_file_url(
+            settings.base_file_url or settings.base_url
+        )
     app = builder.build()
     app.bot_data["service"] = service
     app.bot_data["settings"] = settings
@@ -106,7 +111,7 @@ ADMIN_COMMANDS = [
 ]
 
 
-async def register_commands(app: Application, settings: Settings) -> None:
+async def register_commands(app: App, settings: Settings) -> None:
     """set_my_commands per scope: private chats, groups, and each admin's private chat."""
     scopes: list[tuple[list[BotCommand], Any]] = [
         (PRIVATE_COMMANDS, BotCommandScopeAllPrivateChats()),
@@ -147,16 +152,19 @@ async def serve(settings: Settings, service: Service) -> int:
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    hangup = getattr(signal, "SIGHUP", None)  # not on Windows
+    hangup: signal.Signals | None = getattr(signal, "SIGHUP", None)  # not on Windows
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     if hangup is not None:
         loop.add_signal_handler(hangup, lambda: app.create_task(reload_on_signal(service)))
+    updater = app.updater
+    if updater is None:  # build_application always builds one
+        raise RuntimeError("the Application has no updater")
     try:
         await register_commands(app, settings)
         await app.start()
         if settings.webhook_url:
-            await app.updater.start_webhook(
+            await updater.start_webhook(
                 listen=settings.listen,
                 port=settings.port,
                 url_path=settings.webhook_path,
@@ -166,7 +174,7 @@ async def serve(settings: Settings, service: Service) -> int:
             )
             mode = f"webhook on {settings.listen}:{settings.port}/{settings.webhook_path}"
         else:
-            await app.updater.start_polling(
+            await updater.start_polling(
                 allowed_updates=ALLOWED_UPDATES, error_callback=handlers.on_polling_error
             )
             mode = "long polling"
@@ -180,11 +188,11 @@ async def serve(settings: Settings, service: Service) -> int:
         await stop.wait()
         log.info("Stopping")
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM, hangup):
-            if sig is not None:
-                loop.remove_signal_handler(sig)
-        if app.updater and app.updater.running:
-            await app.updater.stop()
+        for stopped in (signal.SIGINT, signal.SIGTERM, hangup):
+            if stopped is not None:
+                loop.remove_signal_handler(stopped)
+        if updater.running:
+            await updater.stop()
         if app.running:
             await app.stop()
         await app.shutdown()

@@ -62,7 +62,7 @@ class _StrictLoader(yaml.SafeLoader):
     bare ValueError; keeping the text lets the schema name record and field.
     """
 
-    def construct_yaml_timestamp(self, node: yaml.Node) -> Any:
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
         try:
             return super().construct_yaml_timestamp(node)
         except ValueError:
@@ -113,17 +113,16 @@ def _duplicate_keys(
 def _yaml_problem(exc: yaml.YAMLError, name: str, text: str) -> Problem:
     """Turn PyYAML's error into one line that says what to do."""
     if isinstance(exc, yaml.reader.ReaderError):
-        line = text[: exc.position].count("\n") + 1
         return Problem(
             name,
-            line,
+            text[: exc.position].count("\n") + 1,
             message=f"the file holds a control character (#x{exc.character:04x}) "
             "that YAML does not allow; remove it",
         )
     if not isinstance(exc, yaml.MarkedYAMLError):
         return Problem(name, message=f"YAML error: {exc}")
     mark = exc.problem_mark or exc.context_mark
-    line = mark.line + 1 if mark else None
+    line: int | None = mark.line + 1 if mark else None
     problem = exc.problem or ""
     if isinstance(exc, yaml.constructor.ConstructorError) and "tag" in problem:
         tag = (exc.problem_mark and problem.split("'")[1]) or problem

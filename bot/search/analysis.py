@@ -121,7 +121,7 @@ class Analyzer:
     def _stem(self, word: str) -> str:
         if "-" in word or word.isdigit():
             return word
-        return self._stemmer.stemWord(word)
+        return str(self._stemmer.stemWord(word))
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, aliases mapped to canonical terms."""

@@ -197,12 +197,14 @@ class SparseBM25:
 
         The same float64 operations in the same order, so the same bits.
         """
-        return self._idf[terms] * self._saturation(docs, tf)
+        contributions: np.ndarray = self._idf[terms] * self._saturation(docs, tf)
+        return contributions
 
     def _saturation(self, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
         """``delta + tf*(k1+1) / (norm + tf)``: rank_bm25's factor after idf, same operations."""
         tf = tf.astype(np.int64)
-        return self.delta + (tf * (self.k1 + 1)) / (self._norms[docs] + tf)
+        factor: np.ndarray = self.delta + (tf * (self.k1 + 1)) / (self._norms[docs] + tf)
+        return factor
 
     def _excess_and_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per posting, what the term adds above a record lacking it (float32: only to find
@@ -495,7 +497,7 @@ class SparseBM25:
         while plan.reach(pending) >= theta - plan.tolerance:
             if probes and plan.df[pending[0]] >= PROBE_MIN:  # may save a costly add
                 probes -= 1
-                theta = max(theta, acc.probe(k, PROBE_SHARE * plan.df[pending[0]]))
+                theta = max(theta, acc.probe(k, int(PROBE_SHARE * plan.df[pending[0]])))
                 if plan.reach(pending) < theta - plan.tolerance:
                     break
             acc.add(pending.pop(0))
@@ -615,7 +617,7 @@ class SparseBM25:
             )
         try:
             n, v, p = (int(meta[key]) for key in ("corpus_size", "vocabulary_size", "postings"))
-            params = {key: float(meta[key]) for key in ("k1", "b", "delta")}
+            k1, b, delta = (float(meta[key]) for key in ("k1", "b", "delta"))
         except (KeyError, TypeError, ValueError) as exc:
             raise CacheError(f"incomplete index metadata: {exc}") from exc
         terms = _decode_terms(get("terms", np.uint8), v)
@@ -626,12 +628,14 @@ class SparseBM25:
         _check_postings(indptr, docs, tf, doc_len, n, p)
         if len(set(terms)) != v:
             raise CacheError("duplicate terms in the vocabulary")
-        return cls(terms=terms, indptr=indptr, docs=docs, tf=tf, doc_len=doc_len, **params)
+        return cls(
+            terms=terms, indptr=indptr, docs=docs, tf=tf, doc_len=doc_len, k1=k1, b=b, delta=delta
+        )
 
     def save(self, path: str | Path) -> None:
         """Write one uncompressed ``.npz`` (no pickles); not atomic (see ``store.store``)."""
         with open(path, "wb") as fh:
-            np.savez(fh, **self.to_arrays())
+            np.savez(fh, **self.to_arrays())  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
 
     @classmethod
     def load(cls, path: str | Path) -> SparseBM25:

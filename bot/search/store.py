@@ -205,7 +205,8 @@ class RecordStore(Sequence[dict[str, Any]]):
         n = len(self)
         if not -n <= i < n:
             raise IndexError(f"record {i} out of range ({n} records)")
-        return json.loads(self._records.raw(int(i) % n))
+        record: dict[str, Any] = json.loads(self._records.raw(int(i) % n))
+        return record
 
     def raw(self, i: int) -> bytes:
         """Record i's JSON text, undecoded."""
@@ -217,7 +218,7 @@ class RecordStore(Sequence[dict[str, Any]]):
     def position(self, record_id: str) -> int | None:
         """The position of the record with this id, or None."""
         if self._positions is None:
-            raw = self._ids.blob.tobytes()
+            raw = self._ids.whole().tobytes()
             bounds = self._ids.offsets.tolist()
             self._positions = {
                 raw[a:z].decode("utf-8"): i for i, (a, z) in enumerate(pairwise(bounds))
@@ -238,7 +239,7 @@ class RecordStore(Sequence[dict[str, Any]]):
         return {
             prefix + "blob": self._records.whole(),
             prefix + "offsets": self._records.offsets,
-            prefix + "ids_blob": self._ids.blob,
+            prefix + "ids_blob": self._ids.whole(),
             prefix + "ids_offsets": self._ids.offsets,
         }
 
@@ -316,7 +317,7 @@ def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as bool
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

@@ -122,7 +122,7 @@ class Accumulator:
     def prune(self, rest: list[int], theta: float, k: int) -> np.ndarray:
         """Finish the candidates that can still reach ``theta``: look the remaining terms up
         (strongest first), until the survivors are cheaper to score exactly as they are."""
-        cands = self.cands()
+        cands: np.ndarray = self.cands()
         floor = theta - self.plan.tolerance
         for i, tid in enumerate(rest):
             cands = cands[self.sums[cands] + self.plan.reach(rest[i:]) >= floor]

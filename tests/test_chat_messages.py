@@ -1,0 +1,41 @@
+"""Telegram HTML: split into valid messages within Telegram's limits, trimmed with a pointer."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.chat.messages import MAX_PARTS, messages, size, split_html
+from tests.fake_bot_api import parse_html, utf16_len
+
+
+@pytest.mark.parametrize("limit", [200, 1000, 4096])
+def test_split_html_gives_valid_messages_within_the_limit(limit: int) -> None:
+    lines = ["<b>Lead &amp; more</b>"]
+    for n in range(80):
+        lines.append(f"• <b>2023</b> — Claimant &lt;{n}&gt;: claim <code>[id-{n}]</code>")
+        lines.append(
+            "<blockquote>" + " ".join(f"w{n}<b>x</b>ord" for _ in range(40)) + "</blockquote>"
+        )
+    lines.append("<blockquote>" + "y" * 9000 + " tail</blockquote>")  # one enormous word
+    text = "\n".join(lines)
+    chunks = split_html(text, limit)
+    assert len(chunks) > 1
+    for chunk in chunks:
+        assert size(chunk) <= limit
+        parse_html(chunk)  # valid Telegram HTML on its own
+    visible = "".join(parse_html(c) for c in chunks).replace("\n", "").replace(" ", "")
+    assert visible == parse_html(text).replace("\n", "").replace(" ", "")
+
+
+def test_split_html_keeps_short_text_whole_and_counts_utf16() -> None:
+    assert split_html("<b>hi</b>", 10) == ["<b>hi</b>"]
+    emoji = "😀" * 3000  # 6000 UTF-16 units
+    assert all(utf16_len(c) <= 4096 for c in split_html(emoji))
+
+
+def test_messages_are_trimmed_with_a_pointer_beyond_max_parts() -> None:
+    text = "\n".join(f"line {n} " + "x" * 90 for n in range(400))
+    parts = messages(text, "<i>see /claim</i>", limit=1000)
+    assert len(parts) == MAX_PARTS
+    assert parts[-1].endswith("<i>see /claim</i>")
+    assert all(size(p) <= 1000 for p in parts)
