@@ -44,12 +44,12 @@ def _print_problems(error: KnowledgeError) -> None:
 
 def _load_index(args: argparse.Namespace) -> Index | None:
     from bot.search.build import open_index  # here, not at the top: a fast --help
+    from bot.search.vectors import load_model_or_none, model_spec
 
     try:
-        return open_index(
-            args.knowledge or serve_settings.default_knowledge(),
-            serve_settings.cache_dir_of(args),
-        )
+        folder = args.knowledge or serve_settings.default_knowledge()
+        embedder = load_model_or_none(model_spec(getattr(args, "model", None)))
+        return open_index(folder, serve_settings.cache_dir_of(args), embedder)
     except SettingsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return None
@@ -87,7 +87,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     def reply(question: str) -> str:
         result = answer(index, question, limit=args.limit)
         if args.json:
-            return json.dumps(answer_json(result), ensure_ascii=False)
+            return json.dumps(answer_json(result, index.retrieval), ensure_ascii=False)
         return (
             f"{result.question}\n{answer_text(result)}" if result.question else answer_text(result)
         )

@@ -181,6 +181,14 @@ def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="neither read nor write the index cache",
     )
+    parser.add_argument(
+        "--model",
+        metavar="NAME|DIR|off",
+        default=None,
+        help="sentence-embedding model for hybrid search: a fastembed model name, a folder "
+        "holding an ONNX export, or 'off' for BM25 alone (default: $BOT_EMBEDDING_MODEL, "
+        "else sentence-transformers/all-MiniLM-L6-v2)",
+    )
 
 
 def cache_dir_of(

@@ -52,12 +52,13 @@ def answer_text(answer: Answer) -> str:
     return "\n".join(lines)
 
 
-def answer_json(answer: Answer) -> dict[str, object]:
-    """The ``ask --json`` object."""
+def answer_json(answer: Answer, retrieval: str = "lexical") -> dict[str, object]:
+    """The ``ask --json`` object; ``retrieval``: "hybrid" or "lexical"."""
     return {
         "question": answer.question,
         "found": answer.found,
         "answer": answer_text(answer),
+        "retrieval": retrieval,
         "citations": [c.to_json() for c in answer.citations],
     }
 

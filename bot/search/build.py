@@ -6,13 +6,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import overload
 
 from bot.knowledge.loader import KnowledgeBase, digest, load, record_files
+from bot.knowledge.schema import Record
 from bot.search import store
 from bot.search.analysis import Analyzer
 from bot.search.index import Index
 from bot.search.records import LazyById, LazyRecords, record_json
 from bot.search.scorer import DELTA, K1, B
+from bot.search.vectors import Embedder, record_key, record_text, vector_index
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +25,9 @@ log = logging.getLogger(__name__)
 FINGERPRINT = f"analyzer-3 bm25plus k1={K1} b={B} delta={DELTA}"
 
 
-def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index:
+def open_index(
+    folder: str | Path, cache_dir: str | Path | None = None, embedder: Embedder | None = None
+) -> Index:
     """The index of a knowledge folder, from the cache when its content is unchanged.
 
     Without ``cache_dir``: load, validate and build. With it: a cache file keyed
@@ -31,9 +36,50 @@ def open_index(folder: str | Path, cache_dir: str | Path | None = None) -> Index
     validated and indexed, and the cache written for next time. Only a valid
     knowledge base is ever cached, so a cache hit needs no validation.
 
+    With an ``embedder``, the index also holds every record's sentence vector
+    (hybrid search): vectors cached for an unchanged record are reused, the
+    rest are embedded.
+
     Raises KnowledgeError when the knowledge base is invalid.
     """
-    folder = Path(folder)
+    index = _lexical_index(Path(folder), cache_dir)
+    if embedder is None:
+        return index
+    return with_vectors(index, embedder, cache_dir)
+
+
+def with_vectors(index: Index, embedder: Embedder, cache_dir: str | Path | None = None) -> Index:
+    """The same index with its records' sentence vectors (hybrid search)."""
+    records = index.knowledge.records
+    if isinstance(records, LazyRecords):
+        keys = [record_key(records.raw(i)) for i in range(len(records))]
+    else:
+        keys = [record_key(record_json(r)) for r in records]
+    texts = _RecordTexts(records)
+    vectors = vector_index(embedder, texts, keys, cache_dir)
+    return Index(index.knowledge, index.analyzer, index.scorer, index.speller.words, vectors)
+
+
+class _RecordTexts(Sequence[str]):
+    """Records' embedding texts, read only for the records that need embedding."""
+
+    def __init__(self, records: Sequence[Record]) -> None:
+        self._records = records
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[str]: ...
+    def __getitem__(self, i: int | slice) -> str | Sequence[str]:
+        if isinstance(i, slice):
+            return [record_text(r) for r in self._records[i]]
+        return record_text(self._records[i])
+
+
+def _lexical_index(folder: Path, cache_dir: str | Path | None) -> Index:
     if cache_dir is None:
         return Index.build(load(folder))
     if folder.is_dir():

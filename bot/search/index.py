@@ -13,8 +13,11 @@ computes the very same scores from postings, touching only the question's terms.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+import numpy as np
 
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import Record
@@ -23,6 +26,21 @@ from bot.search.fields import document_terms
 from bot.search.question import QUESTION_FILLER, content_terms
 from bot.search.scorer import DELTA, SparseBM25
 from bot.search.spelling import Speller, spelling_words
+from bot.search.vectors import VectorIndex
+
+#: Each retriever contributes its best this many records to the fusion.
+FUSION_POOL = 30
+#: Reciprocal rank fusion's constant (Cormack et al. 2009): rank r adds 1 / (RRF_K + r).
+RRF_K = 60
+
+_VOWEL = re.compile(r"[aeiouyáéíóúàèìòùäëïöüâêîôûåæøœ]|[^\x00-\x7f]")
+
+
+def is_noise(term: str) -> bool:
+    """A token that says nothing about a topic when no record holds it: digits, one
+    or two characters, or letters without a vowel ("zq", "2", "W", "#2"). A name
+    such as "F-16" or "MiG-29" is not noise."""
+    return term.isdigit() or len(term) <= 2 or (term.isalpha() and not _VOWEL.search(term))
 
 
 @dataclass(frozen=True)
@@ -41,6 +59,9 @@ class Hit:
     matched: frozenset[str]
     #: IDF-weighted share of the question's terms that the record contains (0..1).
     coverage: float
+    #: Cosine similarity of the question's and the record's sentence vectors
+    #: (None when searching by BM25 alone).
+    similarity: float | None = None
 
     @property
     def record(self) -> Record:
@@ -57,12 +78,15 @@ class Index:
         analyzer: Analyzer,
         scorer: SparseBM25,
         spelling: Sequence[str] | None = None,
+        vectors: VectorIndex | None = None,
     ) -> None:
         """``spelling``: the words for spelling correction (:func:`spelling_words`);
-        None reads them from the records when first needed."""
+        None reads them from the records when first needed. ``vectors``: the
+        records' sentence vectors, for hybrid search (None: BM25 alone)."""
         self.knowledge = knowledge
         self.analyzer = analyzer
         self.scorer = scorer
+        self.vectors = vectors
         # Filler words as the analyzer spells them (stemmed, aliased).
         self._filler = analyzer.term_set(QUESTION_FILLER)
         self._speller = None if spelling is None else Speller(spelling)
@@ -86,7 +110,16 @@ class Index:
 
     def question_terms(self, question: str) -> list[str]:
         """The question's content terms, spelling corrected (see :func:`content_terms`)."""
-        return content_terms(self.analyzer.terms(self.spell(question)), self._filler, self.scorer)
+        return content_terms(
+            self.analyzer.terms(self.spell(question)), self._filler, self._gives_way
+        )
+
+    def _gives_way(self, term: str) -> bool:
+        """A hyphenated term no record holds, with a part some record holds."""
+        if term in self.scorer:
+            return False
+        parts = self.analyzer.terms(term.replace("-", " "))
+        return any(p in self.scorer and not is_noise(p) for p in parts)
 
     def _known(self, word: str) -> bool:
         return any(t in self.scorer or t in self._filler for t in self.analyzer.terms(word))
@@ -99,23 +132,62 @@ class Index:
         """
         return self.speller.correct(question, self._known)
 
-    def weight(self, term: str) -> float:
-        """How much a term says: its IDF; an unknown term counts as the rarest kind."""
-        idf = self.scorer.idf(term)
-        return idf if idf is not None else math.log(len(self) + 1)
+    @property
+    def retrieval(self) -> str:
+        """"hybrid" (BM25 and sentence vectors) or "lexical" (BM25 alone)."""
+        return "hybrid" if self.vectors is not None else "lexical"
 
-    def search(self, question: str | Sequence[str], limit: int = 10) -> list[Hit]:
-        """Records that share terms with the question, best first."""
-        terms = self.question_terms(question) if isinstance(question, str) else list(question)
+    def weight(self, term: str) -> float:
+        """How much a term says: its IDF. An unknown word counts as the rarest kind;
+        unknown noise (a number, a letter or two, a token with no vowel) counts
+        for nothing, so a stray "2" or "zq" cannot sink a question."""
+        idf = self.scorer.idf(term)
+        if idf is not None:
+            return idf
+        return 0.0 if is_noise(term) else math.log(len(self) + 1)
+
+    def coverage(self, terms: Sequence[str], matched: frozenset[str]) -> float:
+        """IDF-weighted share of ``terms`` in ``matched`` (0 when the terms weigh nothing)."""
+        total = sum(self.weight(t) for t in terms)
+        return sum(self.weight(t) for t in matched) / total if total else 0.0
+
+    def search(self, question: str, limit: int = 10) -> list[Hit]:
+        """Records that answer the question best first: BM25's and the sentence
+        vectors' rankings fused (reciprocal rank fusion), or BM25's alone."""
+        terms = self.question_terms(question)
+        if self.vectors is None:
+            return self.lexical(terms, limit)
+        pool = max(limit, FUSION_POOL)
+        lexical = self.lexical(terms, pool) if terms else []
+        sims = self.vectors.similarities(self.vectors.question_vector(question))
+        semantic = np.argsort(-sims, kind="stable")[:pool].tolist()
+        fused: dict[int, float] = {}
+        for rank, position in enumerate(h.position for h in lexical):
+            fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
+        for rank, position in enumerate(semantic):
+            fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
+        by_position = {h.position: h for h in lexical}
+        baseline = DELTA * sum(self.scorer.idf(t) or 0.0 for t in terms)
+        hits = []
+        for position in sorted(fused, key=lambda p: (-fused[p], p))[:limit]:
+            hit = by_position.get(position)
+            if hit is None:  # found by meaning alone: what of the question it holds
+                matched = self.scorer.matched(position, terms)
+                coverage = self.coverage(terms, matched)
+                hit = Hit(position, self.knowledge.records, baseline, 0.0, matched, coverage)
+            hits.append(replace(hit, similarity=float(sims[position])))
+        return hits
+
+    def lexical(self, terms: Sequence[str], limit: int = 10) -> list[Hit]:
+        """Records that share terms with the question, by BM25, best first."""
         if not terms:
             return []
         positions, scores = self.scorer.top_k(terms, limit)
-        total = sum(self.weight(t) for t in terms)
         baseline = DELTA * sum(self.scorer.idf(t) or 0.0 for t in terms)
         hits = []
         for position, score in zip(positions.tolist(), scores.tolist(), strict=True):
             matched = self.scorer.matched(position, terms)  # from the index: no re-analysis
-            coverage = sum(self.weight(t) for t in matched) / total
+            coverage = self.coverage(terms, matched)
             hits.append(
                 Hit(position, self.knowledge.records, score, score - baseline, matched, coverage)
             )

@@ -3,7 +3,7 @@ wrap a question around its topic without saying which record answers it."""
 
 from __future__ import annotations
 
-from collections.abc import Container, Iterable, Set
+from collections.abc import Callable, Iterable, Set
 
 from bot.search.analysis import clean
 
@@ -32,16 +32,19 @@ def tidy(question: str) -> str:
     return " ".join(clean(question).split())[:MAX_QUESTION_CHARS]
 
 
-def content_terms(terms: Iterable[str], filler: Set[str], known: Container[str]) -> list[str]:
+def content_terms(
+    terms: Iterable[str], filler: Set[str], gives_way: Callable[[str], bool]
+) -> list[str]:
     """A question's content terms, in order, without repeats or filler.
 
-    A hyphenated term no record holds (``known``: the index's vocabulary, e.g.
-    "co-produce") is left to its parts, which the analyzer adds beside it;
-    kept whole it would count as an unknown word.
+    A hyphenated term no record holds but one of whose parts some record does
+    (e.g. "co-produce") gives way to its parts, which the analyzer adds beside
+    it: kept whole it would count as an unknown word. ``gives_way(term)`` tells.
+    One with no known part ("F-16") stays whole: it names what no record holds.
     """
     seen: dict[str, None] = {}
     for term in terms:
-        if term in filler or ("-" in term and term not in known):
+        if term in filler or ("-" in term and gives_way(term)):
             continue
         seen.setdefault(term, None)
     return list(seen)

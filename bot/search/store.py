@@ -307,12 +307,12 @@ def store(
         **index.to_arrays("bm25."),
         **records.to_arrays("records."),
     }
-    _atomic_savez(path, arrays)
+    atomic_savez(path, arrays)
     _prune(path.parent, keep=max(keep, 1), current=path)
     return path
 
 
-def _atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
+def atomic_savez(path: Path, arrays: Mapping[str, np.ndarray]) -> None:
     """np.savez to a temporary sibling, fsync, then rename over ``path``."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:

@@ -1,0 +1,296 @@
+"""Sentence embeddings: the second retriever, so a paraphrase finds its record.
+
+A record is embedded as its claim with its claimant (the words a question
+about it paraphrases); a question as typed. Vectors are L2-normalised, so a dot
+product is the cosine similarity. Search is exact (brute force) over a float32
+matrix: at 10k records that is a 15 MB matrix-vector product, well under a
+millisecond.
+
+The model comes from ``BOT_EMBEDDING_MODEL`` (or ``--model``):
+
+- a model name fastembed knows (default ``sentence-transformers/all-MiniLM-L6-v2``),
+  downloaded once and cached by fastembed;
+- a local folder holding an ONNX export (``model.onnx``, the tokenizer files and
+  ``1_Pooling/config.json``), loaded with no network at all;
+- ``off``: BM25 alone.
+
+A model that cannot be loaded is a :class:`~bot.errors.ModelError`; callers say
+so once and answer with BM25 alone (:func:`load_model_or_none`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from bot.errors import ModelError
+from bot.knowledge.schema import Record
+
+log = logging.getLogger(__name__)
+
+MODEL_ENV = "BOT_EMBEDDING_MODEL"
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
+OFF = "off"
+#: Records embedded per batch (fastembed's default is 256; smaller shows progress sooner).
+BATCH = 64
+
+
+class Embedder(Protocol):
+    """Anything that turns texts into L2-normalised float32 vectors."""
+
+    #: Names the model and its version: vectors of different names never mix.
+    name: str
+    #: True when the model was trained on many languages.
+    multilingual: bool
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray: ...
+
+
+def record_text(record: Record) -> str:
+    """What a record's vector encodes: its claim and who made it."""
+    return f"{record.claim} ({record.claimant})"
+
+
+@dataclass
+class FastEmbedder:
+    """A fastembed ``TextEmbedding`` (ONNX Runtime, no PyTorch)."""
+
+    name: str
+    multilingual: bool
+    _model: Any
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        vectors = np.asarray(list(self._model.embed(list(texts), batch_size=BATCH)), np.float32)
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        normalised: np.ndarray = vectors / np.maximum(norms, 1e-12)
+        return normalised
+
+
+def model_spec(chosen: str | None = None) -> str:
+    """The model asked for: ``chosen`` (``--model``), else $BOT_EMBEDDING_MODEL, else default."""
+    spec = (chosen or os.environ.get(MODEL_ENV) or DEFAULT_MODEL).strip()
+    return spec or DEFAULT_MODEL
+
+
+def load_model(spec: str) -> FastEmbedder | None:
+    """The embedder ``spec`` names, None for ``off``; raises ModelError when it cannot load."""
+    if spec.lower() == OFF:
+        return None
+    try:
+        from fastembed import TextEmbedding
+    except ImportError as exc:  # pragma: no cover - fastembed is a dependency
+        raise ModelError(f"fastembed is not installed ({exc}); pip install fastembed") from exc
+    folder = Path(spec).expanduser()
+    threads = min(os.cpu_count() or 1, 4)
+    try:
+        if folder.is_dir():
+            name = _register_folder(folder)
+            model = TextEmbedding(model_name=name, specific_model_path=str(folder), threads=threads)
+            multilingual = "multilingual" in folder.name.lower()
+            digest = _folder_digest(folder)
+            return FastEmbedder(f"{name}@{digest}", multilingual, model)
+        if "/" not in spec and not spec.startswith("."):
+            known = {m["model"] for m in TextEmbedding.list_supported_models()}
+            if spec not in known:
+                raise ModelError(f"unknown embedding model {spec!r}")
+        # No network here means fastembed would retry its download for a long
+        # while: look in its cache first, and go online only when allowed to.
+        offline = os.environ.get("HF_HUB_OFFLINE", "") == "1"
+        model = TextEmbedding(model_name=spec, threads=threads, local_files_only=offline)
+        return FastEmbedder(spec, "multilingual" in spec.lower(), model)
+    except ModelError:
+        raise
+    except Exception as exc:  # fastembed raises ValueError, OSError, onnxruntime errors...
+        detail = " ".join(str(exc).split())[:300]
+        raise ModelError(f"cannot load the embedding model {spec!r}: {detail}") from exc
+
+
+def load_model_or_none(spec: str) -> FastEmbedder | None:
+    """:func:`load_model`, or None with one plain warning when it cannot load."""
+    try:
+        return load_model(spec)
+    except ModelError as exc:
+        log.warning("%s; answering with BM25 alone (set %s=off to silence)", exc, MODEL_ENV)
+        return None
+
+
+def _register_folder(folder: Path) -> str:
+    """Describe a local sentence-transformers ONNX export to fastembed; returns its name."""
+    from fastembed import TextEmbedding
+    from fastembed.common.model_description import ModelSource, PoolingType
+
+    if not (folder / "model.onnx").is_file():
+        raise ModelError(f"{folder} holds no model.onnx: not an ONNX export")
+    pooling = PoolingType.MEAN
+    dim = 0
+    try:
+        config = json.loads((folder / "1_Pooling" / "config.json").read_text())
+        dim = int(config.get("word_embedding_dimension") or 0)
+        if config.get("pooling_mode_cls_token"):
+            pooling = PoolingType.CLS
+    except (OSError, ValueError):
+        pass
+    if not dim:
+        try:
+            dim = int(json.loads((folder / "config.json").read_text())["hidden_size"])
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"{folder}: cannot tell the embedding size ({exc})") from exc
+    name = f"local/{folder.name}"
+    known = {m["model"] for m in TextEmbedding.list_supported_models()}
+    if name not in known:
+        TextEmbedding.add_custom_model(
+            model=name,
+            pooling=pooling,
+            normalization=True,
+            sources=ModelSource(hf=name),
+            dim=dim,
+            model_file="model.onnx",
+        )
+    return name
+
+
+def _folder_digest(folder: Path) -> str:
+    """Names a model folder's weights: size and mtime of model.onnx, cheaply."""
+    stat = (folder / "model.onnx").stat()
+    return hashlib.sha256(f"{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
+
+
+def record_key(record_json: bytes) -> bytes:
+    """A record's content key (16 bytes): vectors are reused while it is unchanged."""
+    return hashlib.blake2b(record_json, digest_size=16).digest()
+
+
+class VectorIndex:
+    """Record vectors, row i for record i; exact cosine search."""
+
+    def __init__(self, embedder: Embedder, vectors: np.ndarray) -> None:
+        self.embedder = embedder
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def question_vector(self, question: str) -> np.ndarray:
+        vector: np.ndarray = self.embedder.embed([question])[0]
+        return vector
+
+    def similarities(self, vector: np.ndarray) -> np.ndarray:
+        """Cosine similarity of every record with ``vector``."""
+        if not len(self.vectors):
+            return np.zeros(0, dtype=np.float32)
+        sims: np.ndarray = self.vectors @ vector
+        return sims
+
+    def top_k(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(record positions, cosines), best first."""
+        sims = self.similarities(vector)
+        if not len(sims) or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        k = min(k, len(sims))
+        top = np.argpartition(-sims, k - 1)[:k]
+        order = top[np.argsort(-sims[top], kind="stable")]
+        return order.astype(np.int64), sims[order]
+
+
+def embed_records(
+    embedder: Embedder,
+    texts: Sequence[str],
+    keys: Sequence[bytes],
+    known: dict[bytes, np.ndarray] | None = None,
+) -> np.ndarray:
+    """Vectors for records, reusing ``known`` ones by content key; new ones are
+    embedded with a progress bar on a terminal."""
+    known = known or {}
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    fresh: dict[int, np.ndarray] = {}
+    if missing:
+        vectors = _embed_with_progress(embedder, [texts[i] for i in missing])
+        fresh = dict(zip(missing, vectors, strict=True))
+    rows = [fresh[i] if i in fresh else known[key] for i, key in enumerate(keys)]
+    if not rows:
+        return np.zeros((0, 0), dtype=np.float32)
+    matrix: np.ndarray = np.vstack(rows).astype(np.float32)
+    return matrix
+
+
+def _embed_with_progress(embedder: Embedder, texts: Sequence[str]) -> Iterable[np.ndarray]:
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() and len(texts) > BATCH
+    with tqdm(total=len(texts), desc="Embedding records", unit="rec", disable=not show) as bar:
+        for start in range(0, len(texts), BATCH):
+            batch = embedder.embed(texts[start : start + BATCH])
+            bar.update(len(batch))
+            yield from batch
+
+
+# --- the vector cache -----------------------------------------------------------------------------
+
+
+def cache_file(cache_dir: str | Path, model_name: str) -> Path:
+    """One file per model: ``vectors-<digest of the model name>.npz``."""
+    return Path(cache_dir) / f"vectors-{hashlib.sha256(model_name.encode()).hexdigest()[:16]}.npz"
+
+
+def load_cached_vectors(path: Path, model_name: str) -> dict[bytes, np.ndarray]:
+    """Content key → vector from a vector cache file; empty when missing or unsound."""
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if bytes(npz["model"]).decode("utf-8") != model_name:
+                return {}
+            keys, vectors = npz["keys"], npz["vectors"]
+            if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
+                raise ValueError("keys and vectors do not match")
+            vectors = vectors.astype(np.float32)
+    except FileNotFoundError:
+        return {}
+    except Exception as exc:  # a damaged file costs embedding time, never answers
+        log.warning("ignoring vector cache %s (%s); vectors will be recomputed", path, exc)
+        return {}
+    return {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
+
+
+def store_vectors(path: Path, model_name: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
+    """Write the vector cache atomically (float16: half the bytes, cosines within 1e-3)."""
+    from bot.search.store import atomic_savez
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key_array = np.frombuffer(b"".join(keys), dtype=np.uint8).reshape(len(keys), 16)
+    atomic_savez(
+        path,
+        {
+            "model": np.frombuffer(model_name.encode("utf-8"), dtype=np.uint8),
+            "keys": key_array,
+            "vectors": vectors.astype(np.float16),
+        },
+    )
+
+
+def vector_index(
+    embedder: Embedder,
+    texts: Sequence[str],
+    keys: Sequence[bytes],
+    cache_dir: str | Path | None,
+) -> VectorIndex:
+    """The records' vectors: cached ones reused by content key, the rest embedded
+    (and the cache rewritten when anything was new)."""
+    path = cache_file(cache_dir, embedder.name) if cache_dir is not None else None
+    known = load_cached_vectors(path, embedder.name) if path is not None else {}
+    vectors = embed_records(embedder, texts, keys, known)
+    if path is not None and (set(keys) - known.keys() or len(known) != len(set(keys))):
+        try:
+            store_vectors(path, embedder.name, keys, vectors)
+        except OSError as exc:
+            log.warning("could not write the vector cache %s: %s", path, exc)
+    return VectorIndex(embedder, vectors)
