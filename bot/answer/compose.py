@@ -36,9 +36,12 @@ MIN_COVERAGE = 0.51
 #: Further records join the answer when they score at least this share of the best.
 RELATIVE_SCORE = 0.6
 #: Hybrid evidence: SEMANTIC_WEIGHT * cosine + (1 - SEMANTIC_WEIGHT) * coverage.
-SEMANTIC_WEIGHT = 0.5
+SEMANTIC_WEIGHT = 0.6
 #: A record must have at least this much hybrid evidence to be cited.
-MIN_EVIDENCE = 0.5
+MIN_EVIDENCE = 0.475
+#: Evidence lost when the question names someone or something no record mentions
+#: ("What did Zelensky say...?"): the key subject is likely absent.
+UNKNOWN_NAME_PENALTY = 0.15
 #: Further records join a hybrid answer when their evidence is within this of the best's.
 EVIDENCE_MARGIN = 0.12
 #: At most this many records are cited in one answer.
@@ -116,8 +119,9 @@ def evidence(hit: Hit) -> float:
     return SEMANTIC_WEIGHT * hit.similarity + (1 - SEMANTIC_WEIGHT) * hit.coverage
 
 
-def _kept(hits: list[Hit]) -> list[Hit]:
-    """The hits an answer cites, best first; none when no record answers well enough."""
+def _kept(hits: list[Hit], penalty: float = 0.0) -> list[Hit]:
+    """The hits an answer cites, best first; none when no record answers well enough.
+    ``penalty`` is taken off the hybrid evidence of the best record."""
     if not hits:
         return []
     if hits[0].similarity is None:  # BM25 alone: coverage bar, then BM25's own ranking
@@ -126,7 +130,7 @@ def _kept(hits: list[Hit]) -> list[Hit]:
         return [h for h in hits if h.relevance >= RELATIVE_SCORE * best]
     ranked = sorted(hits, key=evidence, reverse=True)  # stable: fused rank breaks ties
     top = evidence(ranked[0])
-    if top < MIN_EVIDENCE:
+    if top - penalty < MIN_EVIDENCE:
         return []
     return [h for h in ranked if evidence(h) >= max(MIN_EVIDENCE, top - EVIDENCE_MARGIN)]
 
@@ -138,7 +142,8 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     terms = index.question_terms(question)
     if not terms:
         return Answer(question, False, kind, EMPTY_QUESTION)
-    kept = _kept(index.search(question, limit=max(limit * 3, 10)))
+    penalty = UNKNOWN_NAME_PENALTY if index.unknown_names(question) else 0.0
+    kept = _kept(index.search(question, limit=max(limit * 3, 10)), penalty)
     if not kept:
         return Answer(question, False, kind, NO_RECORDS)
     # "How many" and "where" want the record that states a figure or a place:

@@ -21,7 +21,7 @@ import numpy as np
 
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import Record
-from bot.search.analysis import Analyzer
+from bot.search.analysis import WORD, Analyzer
 from bot.search.fields import document_terms
 from bot.search.question import QUESTION_FILLER, content_terms
 from bot.search.scorer import DELTA, SparseBM25
@@ -113,6 +113,19 @@ class Index:
         return content_terms(
             self.analyzer.terms(self.spell(question)), self._filler, self._gives_way
         )
+
+    def unknown_names(self, question: str) -> list[str]:
+        """Capitalised words past the first that no record holds ("Zelensky", "Norway"):
+        a name the question is about that the knowledge base never mentions."""
+        found = []
+        for i, match in enumerate(WORD.finditer(question)):
+            word = match.group()
+            if i == 0 or not word[0].isupper():
+                continue
+            terms = self.analyzer.terms(word)
+            if terms and all(t not in self.scorer and not is_noise(t) for t in terms):
+                found.append(word)
+        return found
 
     def _gives_way(self, term: str) -> bool:
         """A hyphenated term no record holds, with a part some record holds."""

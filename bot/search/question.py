@@ -3,12 +3,15 @@ wrap a question around its topic without saying which record answers it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Set
 
 from bot.search.analysis import clean
 
 #: Questions longer than this are cut (a question, not a document).
 MAX_QUESTION_CHARS = 1000
+
+_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 
 # Words a question wraps around its topic; they say nothing about which record
 # answers it, and left in they would make an on-topic question look off-topic.
@@ -27,9 +30,11 @@ QUESTION_FILLER = frozenset(
 
 
 def tidy(question: str) -> str:
-    """The question as one line: compatibility forms folded, control characters and
-    runs of white space turned into single spaces, cut to ``MAX_QUESTION_CHARS``."""
-    return " ".join(clean(question).split())[:MAX_QUESTION_CHARS]
+    """The question as one line: HTML tags dropped (pasted from a page or typed as
+    markup), compatibility forms folded, control characters and runs of white
+    space turned into single spaces, cut to ``MAX_QUESTION_CHARS``."""
+    text = _TAG.sub(" ", clean(question))
+    return " ".join(text.split())[:MAX_QUESTION_CHARS]
 
 
 def content_terms(

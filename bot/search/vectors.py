@@ -20,12 +20,13 @@ so once and answer with BM25 alone (:func:`load_model_or_none`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -104,10 +105,19 @@ def load_model(spec: str) -> FastEmbedder | None:
             known = {m["model"] for m in TextEmbedding.list_supported_models()}
             if spec not in known:
                 raise ModelError(f"unknown embedding model {spec!r}")
-        # No network here means fastembed would retry its download for a long
-        # while: look in its cache first, and go online only when allowed to.
-        offline = os.environ.get("HF_HUB_OFFLINE", "") == "1"
-        model = TextEmbedding(model_name=spec, threads=threads, local_files_only=offline)
+        # Without a network fastembed retries its download for ~40 s: look in
+        # its cache first, and go online only when the hub can be reached.
+        try:
+            with _quiet_fastembed():  # a cache miss is expected, not an ERROR line
+                model = TextEmbedding(model_name=spec, threads=threads, local_files_only=True)
+        except Exception:
+            if os.environ.get("HF_HUB_OFFLINE", "") == "1" or not _hub_reachable():
+                raise ModelError(
+                    f"the embedding model {spec!r} is not in fastembed's cache and cannot be "
+                    "downloaded (no network); set BOT_EMBEDDING_MODEL to a folder holding its "
+                    "ONNX export, or to 'off'"
+                ) from None
+            model = TextEmbedding(model_name=spec, threads=threads)
         return FastEmbedder(spec, "multilingual" in spec.lower(), model)
     except ModelError:
         raise
@@ -123,6 +133,32 @@ def load_model_or_none(spec: str) -> FastEmbedder | None:
     except ModelError as exc:
         log.warning("%s; answering with BM25 alone (set %s=off to silence)", exc, MODEL_ENV)
         return None
+
+
+@contextlib.contextmanager
+def _quiet_fastembed() -> Iterator[None]:
+    """Silence fastembed's own log lines (it logs through loguru) for a moment."""
+    try:
+        from loguru import logger
+    except ImportError:  # pragma: no cover - fastembed depends on loguru
+        yield
+        return
+    logger.disable("fastembed")
+    try:
+        yield
+    finally:
+        logger.enable("fastembed")
+
+
+def _hub_reachable(host: str = "huggingface.co", timeout: float = 3.0) -> bool:
+    """Whether the model hub answers at all (a quick TCP connect)."""
+    import socket
+
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _register_folder(folder: Path) -> str:
