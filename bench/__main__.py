@@ -85,7 +85,7 @@ class Tokenizer:
     def question(self, question: str, known: Container[str]) -> list[str]:
         """A question's content terms, as :meth:`bot.search.index.Index.question_terms`
         takes them (without spelling correction; generated words have no hyphens)."""
-        return content_terms(self.text(question), self.filler, lambda t: t not in known)
+        return content_terms(self.text(question), self.filler, lambda t: frozenset())
 
 
 _TOKENIZER: Tokenizer | None = None

@@ -21,6 +21,8 @@ bases about unrelated stories (``tests/bases/``) and checked on held-out ones.
 
 from __future__ import annotations
 
+import re
+
 from bot.answer.kinds import NUMBER, PLACE, Kind, question_kind
 from bot.answer.model import Answer, Citation, clip, short_claimant
 from bot.answer.snippets import best_snippet, marks
@@ -111,6 +113,16 @@ def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
     return f"{who} ({top.date_text}): {top.claim}"
 
 
+def _states(pattern: re.Pattern[str], claim: str) -> int:
+    """0 when a claim states a precise place ("east of Moscow") or a figure, 1 for
+    a bare place ("in Russia"), 2 when it states neither: the sort key that
+    puts the records that answer "where" or "how many" first."""
+    found = pattern.search(claim)
+    if found is None:
+        return 2
+    return 1 if "where" in pattern.groupindex and not found.group("where") else 0
+
+
 def evidence(hit: Hit) -> float:
     """How well a record answers the question (0..1): coverage alone for BM25,
     blended with the cosine similarity for hybrid search."""
@@ -150,7 +162,7 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     # among records that match well, those come first (stable: by score after).
     wanted = {"how_many": NUMBER, "where": PLACE}.get(kind)
     if wanted is not None:
-        kept.sort(key=lambda h: wanted.search(h.record.claim) is None)
+        kept.sort(key=lambda h: _states(wanted, h.record.claim))
     # A denial cited beside the claim it denies is already shown as that
     # claim's note (with its id): one line, not two.
     shown = {h.record.id for h in kept}

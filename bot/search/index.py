@@ -110,9 +110,7 @@ class Index:
 
     def question_terms(self, question: str) -> list[str]:
         """The question's content terms, spelling corrected (see :func:`content_terms`)."""
-        return content_terms(
-            self.analyzer.terms(self.spell(question)), self._filler, self._gives_way
-        )
+        return content_terms(self.analyzer.terms(self.spell(question)), self._filler, self._whole)
 
     def unknown_names(self, question: str) -> list[str]:
         """Capitalised words past the first that no record holds ("Zelensky", "Norway"):
@@ -127,12 +125,15 @@ class Index:
                 found.append(word)
         return found
 
-    def _gives_way(self, term: str) -> bool:
-        """A hyphenated term no record holds, with a part some record holds."""
+    def _whole(self, term: str) -> frozenset[str] | None:
+        """For a hyphenated term: None when it should give way to its parts (no
+        record holds it, some record holds a part), else the parts to drop."""
         if term in self.scorer:
-            return False
-        parts = self.analyzer.terms(term.replace("-", " "))
-        return any(p in self.scorer and not is_noise(p) for p in parts)
+            return frozenset()  # the records hold the name whole: its parts count too
+        parts = frozenset(self.analyzer.terms(term.replace("-", " ")))
+        if any(p in self.scorer and not is_noise(p) for p in parts):
+            return None
+        return parts
 
     def _known(self, word: str) -> bool:
         return any(t in self.scorer or t in self._filler for t in self.analyzer.terms(word))
@@ -147,7 +148,7 @@ class Index:
 
     @property
     def retrieval(self) -> str:
-        """"hybrid" (BM25 and sentence vectors) or "lexical" (BM25 alone)."""
+        """ "hybrid" (BM25 and sentence vectors) or "lexical" (BM25 alone)."""
         return "hybrid" if self.vectors is not None else "lexical"
 
     def weight(self, term: str) -> float:

@@ -38,18 +38,26 @@ def tidy(question: str) -> str:
 
 
 def content_terms(
-    terms: Iterable[str], filler: Set[str], gives_way: Callable[[str], bool]
+    terms: Iterable[str], filler: Set[str], whole: Callable[[str], Set[str] | None]
 ) -> list[str]:
     """A question's content terms, in order, without repeats or filler.
 
-    A hyphenated term no record holds but one of whose parts some record does
-    (e.g. "co-produce") gives way to its parts, which the analyzer adds beside
-    it: kept whole it would count as an unknown word. ``gives_way(term)`` tells.
-    One with no known part ("F-16") stays whole: it names what no record holds.
+    The analyzer gives a hyphenated word whole and then its parts. ``whole(term)``
+    decides which to keep: None drops the whole word for its parts (a word no
+    record holds but one of whose parts some record does, "co-produce": kept
+    whole it would count as unknown); a set keeps the word whole and drops
+    those parts ("F-16", which no record mentions, is one unknown name, not
+    three).
     """
     seen: dict[str, None] = {}
+    skip: Set[str] = frozenset()
     for term in terms:
-        if term in filler or ("-" in term and gives_way(term)):
+        if term in filler or term in skip:
             continue
+        if "-" in term:
+            parts = whole(term)
+            if parts is None:
+                continue
+            skip = parts
         seen.setdefault(term, None)
     return list(seen)
