@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -76,6 +77,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+#: The most records one answer may cite (``ask --limit``).
+MAX_LIMIT = 50
+
+
+def _citation_limit(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be between 1 and {MAX_LIMIT}, got {value}")
+    return value
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from bot.answer.compose import answer
     from bot.answer.render import answer_json, answer_text
@@ -93,11 +108,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         )
 
     if args.question == "-":
+        # One reply per input line, blank lines included, so outputs line up with inputs.
         for line in sys.stdin:
-            if line.strip():
-                print(reply(line.rstrip("\n")), flush=True)
-                if not args.json:
-                    print()
+            print(reply(line.rstrip("\n")), flush=True)
+            if not args.json:
+                print()
         return 0
     print(reply(args.question))
     return 0
@@ -152,7 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     ask.add_argument("--json", action="store_true", help="print one JSON object per question")
     ask.add_argument(
-        "--limit", type=int, default=6, metavar="N", help="cite at most N records (default 6)"
+        "--limit",
+        type=_citation_limit,
+        default=6,
+        metavar="N",
+        help=f"cite at most N records, 1 to {MAX_LIMIT} (default 6)",
     )
     serve_settings.add_knowledge_arguments(ask)
     ask.set_defaults(func=cmd_ask)
@@ -202,6 +221,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Warnings (a model that will not load, a cache that cannot be written) as one line.
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s: %(message)s")
     parser = build_parser()
     # `bench` takes the benchmark's options only to say where it went.
     args, unknown = parser.parse_known_args(argv)

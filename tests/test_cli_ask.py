@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -34,10 +36,12 @@ def test_readme_main_command_prints_a_dated_cited_answer() -> None:
 def test_json_answer_has_the_documented_shape() -> None:
     result = run("ask", "--json", "What did Vedant Patel say about Iran?")
     data = json.loads(result.stdout)
-    assert set(data) == {"question", "found", "answer", "citations"}
-    assert data["found"] is True
+    assert set(data) == {"question", "found", "answer", "retrieval", "citations"}
+    assert data["found"] is True and data["retrieval"] == "hybrid"
     first = data["citations"][0]
-    assert set(first) == {"claim_id", "snippet", "date", "claimant", "status", "source", "score"}
+    assert set(first) == {
+        "claim_id", "snippet", "date", "claimant", "status", "source", "url", "publisher", "score"
+    }  # fmt: skip
     assert any("top military backer" in c["snippet"] for c in data["citations"])
 
 
@@ -45,13 +49,35 @@ def test_json_abstains_with_no_citation() -> None:
     data = json.loads(run("ask", "--json", "Best pizza in Naples").stdout)
     assert data["found"] is False and data["citations"] == []
     assert data["answer"] == "I have no claim records about that."
+    assert data["reason"] == "no_records"
+
+
+def test_bm25_alone_says_so_in_json() -> None:
+    data = json.loads(run("ask", "--json", "--model", "off", "Mohajer-6").stdout)
+    assert data["retrieval"] == "lexical" and data["found"] is True
+
+
+def test_a_model_that_cannot_load_is_said_once_and_bm25_answers(tmp_path: Path) -> None:
+    result = run("ask", "--json", "--model", str(tmp_path / "no-such-model"), "Mohajer-6")
+    assert result.returncode == 0
+    assert json.loads(result.stdout)["retrieval"] == "lexical"
+    assert result.stderr.count("answering with BM25 alone") == 1
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "51", "many"])
+def test_a_citation_limit_out_of_range_is_a_usage_error(limit: str) -> None:
+    result = run("ask", "--limit", limit, "Mohajer-6")
+    assert result.returncode == 2 and "--limit" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_stdin_mode_prints_one_json_object_per_question() -> None:
     result = run("ask", "--json", "-", stdin="Mohajer-6\n\nBest pizza in Naples\nShahed\n")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
-    assert [r["question"] for r in rows] == ["Mohajer-6", "Best pizza in Naples", "Shahed"]
-    assert [r["found"] for r in rows] == [True, False, True]
+    assert [r["question"] for r in rows] == ["Mohajer-6", "", "Best pizza in Naples", "Shahed"]
+    assert [r["found"] for r in rows] == [True, False, False, True]
+    assert rows[1]["reason"] == "empty" and rows[2]["reason"] == "no_records"
 
 
 def test_invalid_knowledge_base_gives_its_errors_and_a_nonzero_exit(tmp_path: Path) -> None:

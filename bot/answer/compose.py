@@ -85,6 +85,7 @@ def cite(index: Index, hit: Hit) -> Citation:
         status=record.status,
         source=record.source.title,
         url=record.source.url,
+        publisher=record.source.publisher,
         score=hit.score,
         notes=_notes(index, record),
     )
@@ -153,11 +154,11 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     kind = question_kind(question)
     terms = index.question_terms(question)
     if not terms:
-        return Answer(question, False, kind, EMPTY_QUESTION)
+        return Answer(question, False, kind, EMPTY_QUESTION, reason="empty")
     penalty = UNKNOWN_NAME_PENALTY if index.unknown_names(question) else 0.0
     kept = _kept(index.search(question, limit=max(limit * 3, 10)), penalty)
     if not kept:
-        return Answer(question, False, kind, NO_RECORDS)
+        return Answer(question, False, kind, NO_RECORDS, reason="no_records")
     # "How many" and "where" want the record that states a figure or a place:
     # among records that match well, those come first (stable: by score after).
     wanted = {"how_many": NUMBER, "where": PLACE}.get(kind)

@@ -29,6 +29,7 @@ class Citation:
     status: str
     source: str | None
     url: str | None
+    publisher: str | None
     score: float
     #: "Denied by Iran [feb-2023-iran-denies-plant-talks]" and the like.
     notes: tuple[str, ...] = ()
@@ -41,6 +42,8 @@ class Citation:
             "claimant": self.claimant,
             "status": self.status,
             "source": self.source,
+            "url": self.url,
+            "publisher": self.publisher,
             "score": round(self.score, 6),
         }
 
@@ -60,6 +63,8 @@ class Answer:
     #: More records matched than were cited.
     more: int = 0
     sources: tuple[str, ...] = field(default=())
+    #: Why nothing was cited, when nothing was: "empty", "no_records" or "language".
+    reason: str | None = None
 
 
 def short_claimant(claimant: str) -> str:

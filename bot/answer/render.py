@@ -54,13 +54,16 @@ def answer_text(answer: Answer) -> str:
 
 def answer_json(answer: Answer, retrieval: str = "lexical") -> dict[str, object]:
     """The ``ask --json`` object; ``retrieval``: "hybrid" or "lexical"."""
-    return {
+    data: dict[str, object] = {
         "question": answer.question,
         "found": answer.found,
         "answer": answer_text(answer),
         "retrieval": retrieval,
         "citations": [c.to_json() for c in answer.citations],
     }
+    if not answer.found:
+        data["reason"] = answer.reason
+    return data
 
 
 def record_fields(record: Record, knowledge: KnowledgeBase | None) -> list[tuple[str, str]]:
