@@ -8,12 +8,20 @@ from bot.knowledge import KnowledgeBase
 from bot.search import Index
 
 
-def test_each_bullet_ends_with_its_record_id(index: Index) -> None:
+def test_each_bullet_names_its_record_id(index: Index) -> None:
     result = answer(index, "When was the factory reported?")
     bullets = [line for line in answer_text(result).splitlines() if line.startswith("• ")]
     assert len(bullets) == len(result.citations) > 1
     for line, citation in zip(bullets, result.citations, strict=True):
-        assert line.endswith(f"[{citation.claim_id}]")
+        assert f" [{citation.claim_id}]" in line
+
+
+def test_a_bullet_does_not_repeat_the_lead(index: Index) -> None:
+    result = answer(index, "What did Vedant Patel say about Iran?")
+    text = answer_text(result)
+    top = result.citations[0]
+    assert result.lead_id == top.claim_id and top.claim in result.lead
+    assert text.count(top.claim) == 1  # in the lead, not again in its bullet
 
 
 def test_snippet_marks_are_the_question_words(index: Index) -> None:

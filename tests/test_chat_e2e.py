@@ -283,14 +283,14 @@ async def test_group_ask_addressed_to_this_bot(api: FakeBotAPI, bot: BotProcess)
     visible = parse_html(sent.text)
     assert visible.startswith("Zorbium plant gizmos?")  # the question, quoted
     assert "[test-zorbium-plant]" in visible
-    assert "<blockquote>The Zorbium" not in sent.text  # short: no snippets in groups
+    assert "<blockquote expandable>" not in sent.text  # short: no snippets in groups
     [[button]] = sent.params["reply_markup"]["inline_keyboard"]
     assert button["url"].startswith(f"https://t.me/{BOT_USERNAME}?start=q")
 
     # The deep link opens the full answer in a private chat.
     payload = button["url"].split("start=")[1]
     [full] = await ask_private(api, 2001, f"/start {payload}")
-    assert "<blockquote>" in full.text and "[test-zorbium-plant]" in parse_html(full.text)
+    assert "<blockquote expandable>" in full.text and "[test-zorbium-plant]" in parse_html(full.text)
 
 
 async def test_plain_ask_in_group_is_answered(api: FakeBotAPI, bot: BotProcess) -> None:

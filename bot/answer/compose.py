@@ -46,6 +46,8 @@ MIN_EVIDENCE = 0.475
 UNKNOWN_NAME_PENALTY = 0.15
 #: Further records join a hybrid answer when their evidence is within this of the best's.
 EVIDENCE_MARGIN = 0.12
+#: A quote sharing this share of its terms with the claim says it again: one is shown.
+REPEAT_OVERLAP = 0.75
 #: At most this many records are cited in one answer.
 MAX_CITATIONS = 6
 
@@ -88,30 +90,39 @@ def cite(index: Index, hit: Hit) -> Citation:
         publisher=record.source.publisher,
         score=hit.score,
         notes=_notes(index, record),
+        quote_repeats_claim=_repeats(index, record.claim, snippet),
     )
 
 
-def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> str:
+def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> tuple[str, str | None]:
+    """The one-line answer, and the id of the citation whose claim it states (that
+    citation's bullet then shows only its date, claimant and quote)."""
     top = cited[0]
     who = short_claimant(top.claimant)
     if kind == "when":
         if timeline:
-            return f"First in {top.date_text} — {len(cited)} records, earliest first:"
-        return f"{top.date_text} — {who}: {top.claim}"
-    if kind == "who":
-        return f"{who} ({top.date_text}): {top.claim}"
+            return f"First in {top.date_text} — {len(cited)} records, earliest first:", None
+        return f"{top.date_text} — {who}: {top.claim}", top.claim_id
     if kind == "where":
         found = PLACE.search(top.claim) or PLACE.search(top.snippet)
         if found:
             place = " ".join(p for p in (found.group("where"), found.group("place")) if p)
-            return f"{place[0].upper()}{place[1:]} — {who} ({top.date_text}): {top.claim}"
+            lead = f"{place[0].upper()}{place[1:]} — {who} ({top.date_text}): {top.claim}"
+            return lead, top.claim_id
     if kind == "how_many":
         for c in cited:  # the best-ranked record that states a figure
             figure = NUMBER.search(c.claim)
             if figure:
                 who = short_claimant(c.claimant)
-                return f"“{figure.group(0).strip()}” — {who} ({c.date_text}): {c.claim}"
-    return f"{who} ({top.date_text}): {top.claim}"
+                lead = f"“{figure.group(0).strip()}” — {who} ({c.date_text}): {c.claim}"
+                return lead, c.claim_id
+    return f"{who} ({top.date_text}): {top.claim}", top.claim_id
+
+
+def _repeats(index: Index, claim: str, snippet: str) -> bool:
+    """Whether the quote says the claim again nearly word for word (term Jaccard ≥ 0.75)."""
+    a, b = set(index.analyzer.terms(claim)), set(index.analyzer.terms(snippet))
+    return bool(a | b) and len(a & b) / len(a | b) >= REPEAT_OVERLAP
 
 
 def _states(pattern: re.Pattern[str], claim: str) -> int:
@@ -174,11 +185,13 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     if timeline:
         cited.sort(key=lambda c: date_sort_key(c.date))
     sources = tuple(dict.fromkeys(c.source for c in cited if c.source))
+    lead, lead_id = _lead(kind, cited, timeline)
     return Answer(
         question=question,
         found=True,
         kind=kind,
-        lead=_lead(kind, cited, timeline),
+        lead=lead,
+        lead_id=lead_id,
         citations=tuple(cited),
         timeline=timeline,
         more=more,

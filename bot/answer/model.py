@@ -33,6 +33,8 @@ class Citation:
     score: float
     #: "Denied by Iran [feb-2023-iran-denies-plant-talks]" and the like.
     notes: tuple[str, ...] = ()
+    #: The quote says the claim again nearly word for word: show it, not both.
+    quote_repeats_claim: bool = False
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -63,8 +65,16 @@ class Answer:
     #: More records matched than were cited.
     more: int = 0
     sources: tuple[str, ...] = field(default=())
+    #: The citation whose claim the lead states; its bullet does not say it again.
+    lead_id: str | None = None
     #: Why nothing was cited, when nothing was: "empty", "no_records" or "language".
     reason: str | None = None
+
+
+def shows_claim(answer: Answer, citation: Citation) -> bool:
+    """Whether a citation's bullet states its claim: not when the lead already
+    does, nor when its quote says the same thing (the quote is always shown)."""
+    return citation.claim_id != answer.lead_id and not citation.quote_repeats_claim
 
 
 def short_claimant(claimant: str) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.answer.model import Answer, Citation, short_claimant
+from bot.answer.model import Answer, Citation, short_claimant, shows_claim
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import Record
 
@@ -28,16 +28,20 @@ def marked_snippet(
     return "".join(out)
 
 
-def _notes_text(citation: Citation) -> str:
-    return "".join(f" {note}." for note in citation.notes)
+def notes_after(citation: Citation) -> str:
+    """A citation's notes ("denied by Iran (February 2023) [id]"), to follow its id."""
+    return "".join(f" — {note[0].lower()}{note[1:]}" for note in citation.notes)
 
 
-def citation_text(citation: Citation) -> str:
-    """One cited line and its snippet, plain text."""
+def citation_text(citation: Citation, *, claim: bool = True) -> str:
+    """One cited line and its quote, plain text: date, short claimant, the claim
+    (unless ``claim`` is false), notes, the record id, the source URL."""
     snippet = marked_snippet(citation, lambda w: f"*{w}*", str)
+    said = f": {citation.claim}" if claim else ""
+    url = f" {citation.url}" if citation.url else ""
     return (
-        f"• {citation.date_text} — {short_claimant(citation.claimant)}: {citation.claim}"
-        f"{_notes_text(citation)} [{citation.claim_id}]\n"
+        f"• {citation.date_text} — {short_claimant(citation.claimant)}{said}"
+        f" [{citation.claim_id}]{url}{notes_after(citation)}\n"
         f"  “{snippet}”"
     )
 
@@ -45,7 +49,7 @@ def citation_text(citation: Citation) -> str:
 def answer_text(answer: Answer) -> str:
     """The whole answer as plain text, as ``python -m bot ask`` prints it."""
     lines = [answer.lead]
-    lines += [citation_text(c) for c in answer.citations]
+    lines += [citation_text(c, claim=shows_claim(answer, c)) for c in answer.citations]
     if answer.more:
         lines.append(f"(+{answer.more} more matching records)")
     lines += [f"Source: “{s}”" for s in answer.sources]

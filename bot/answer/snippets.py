@@ -10,10 +10,35 @@ from bot.search.analysis import WORD
 from bot.search.index import Index
 
 _SENTENCE = re.compile(r"(?<=[.!?…])[\"”’)]*\s+(?=[\"“‘(]?[A-Z0-9])")
+#: Words that end in a full stop without ending a sentence: titles, ranks, months,
+#: company forms (English). Dotted abbreviations ("U.S.", "a.m.") and single
+#: initials ("J. Smith") are recognised by their shape.
+ABBREVIATIONS = frozenset(
+    """mr mrs ms dr prof st gen sen rep gov lt col sgt capt cmdr adm maj pres jr sr rev
+    inc ltd co corp bros vs etc no nos dept est approx fig jan feb mar apr jun jul aug
+    sep sept oct nov dec mt ft""".split()
+)
+_DOTTED = re.compile(r"(?:^|[\s(\"“])(?:[A-Za-z]\.){1,3}$|(?:^|[\s(\"“])([A-Za-z]+)\.$")
+
+
+def _ends_in_abbreviation(piece: str) -> bool:
+    found = _DOTTED.search(piece)
+    if found is None:
+        return False
+    word = found.group(1)
+    return word is None or word.lower() in ABBREVIATIONS
 
 
 def sentences(text: str) -> list[str]:
-    parts = [p.strip() for p in _SENTENCE.split(text) if p.strip()]
+    """Split text into sentences, not after "Mr.", "U.S." or "a.m." and the like."""
+    parts: list[str] = []
+    for piece in (p.strip() for p in _SENTENCE.split(text)):
+        if not piece:
+            continue
+        if parts and _ends_in_abbreviation(parts[-1]):
+            parts[-1] = f"{parts[-1]} {piece}"
+        else:
+            parts.append(piece)
     return parts or [text.strip()]
 
 
@@ -25,22 +50,49 @@ def marks(index: Index, text: str, terms: frozenset[str]) -> tuple[tuple[int, in
     )
 
 
-def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
-    """The excerpt sentence that best carries this record's claim and the question's words.
+_HEAD_END = re.compile(r"\s(?:that|whether|if)\s|:\s", re.IGNORECASE)
+#: A claim with no "that" clause: its act is read from this many first words.
+HEAD_WORDS = 6
 
-    An excerpt can hold a neighbouring sentence for context; the claim's own
-    words pick the sentence the record rests on, the question's words break ties.
+
+def claim_act(index: Index, record: Record) -> set[str]:
+    """The terms of what the claimant did: the claim's main clause without the
+    claimant's own name ("Iran *denied* the *information* that ...").
+
+    A claim restates its context ("... that Iran and Russia were holding talks"),
+    and an excerpt often quotes that context in a sentence of its own; the act
+    ("denied", "suggested") is what tells the claim's own sentence apart, even
+    where that sentence names the claimant only as "they".
+    """
+    claim = record.claim
+    end = _HEAD_END.search(claim)
+    head = claim[: end.start()] if end else " ".join(claim.split()[:HEAD_WORDS])
+    return set(index.analyzer.terms(head)) - set(index.analyzer.terms(record.claimant))
+
+
+def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
+    """The excerpt sentence that carries this record's claim.
+
+    A sentence holding the record's verbatim quote carries it. Otherwise the
+    claim's act (:func:`claim_act`) weighs most, then the claim's words, then
+    the question's words to break ties.
     """
     candidates = sentences(record.source.excerpt)
     if len(candidates) == 1:
         return candidates[0]
+    if record.quote:
+        quoting = [c for c in candidates if record.quote[:60] in c]
+        if quoting:
+            return quoting[0]
     claim_terms = set(index.analyzer.terms(record.claim))
+    act = claim_act(index, record)
     question_weight = sum(index.weight(t) for t in terms) or 1.0
 
     def gain(sentence: str) -> float:
         found = set(index.analyzer.terms(sentence))
+        act_share = len(act & found) / len(act) if act else 0.0
         claim_share = len(claim_terms & found) / max(1, len(claim_terms))
         question_share = sum(index.weight(t) for t in terms & found) / question_weight
-        return claim_share + 0.25 * question_share
+        return 2 * act_share + claim_share + 0.25 * question_share
 
     return max(candidates, key=gain)  # max keeps the first of equals

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 
 from telegram.constants import MessageLimit
 
-from bot.answer.model import Answer, Citation, clip, short_claimant
-from bot.answer.render import marked_snippet, record_fields
+from bot.answer.model import Answer, Citation, clip, short_claimant, shows_claim
+from bot.answer.render import marked_snippet, notes_after, record_fields
 from bot.chat.service import ReloadResult, Stats
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import Record
@@ -179,24 +179,27 @@ def claim_pointer(answer: Answer) -> str:
 # --- Answers ----------------------------------------------------------------------------------
 
 
-def citation_html(citation: Citation, *, short: bool = False) -> str:
-    """One cited line, Telegram HTML; ``short`` leaves out the snippet."""
-    notes = "".join(f" <i>{e(n)}.</i>" for n in citation.notes)
+def citation_html(citation: Citation, *, short: bool = False, claim: bool = True) -> str:
+    """One cited line, Telegram HTML: date, short claimant, the claim (unless
+    ``claim`` is false), notes, the record id; then its quote in an expandable
+    blockquote unless ``short`` (groups, inline)."""
+    said = f": {e(citation.claim)}" if claim or short else ""
     line = (
-        f"• <b>{e(citation.date_text)}</b> — {e(short_claimant(citation.claimant))}: "
-        f"{e(citation.claim)}"
-        f"{notes} <code>[{e(citation.claim_id)}]</code>"
+        f"• <b>{e(citation.date_text)}</b> — {e(short_claimant(citation.claimant))}{said}"
+        f" <code>[{e(citation.claim_id)}]</code><i>{e(notes_after(citation))}</i>"
     )
     if short:
         return line
     snippet = marked_snippet(citation, lambda w: f"<b>{e(w)}</b>", e)
-    return f"{line}\n<blockquote>{snippet}</blockquote>"
+    return f"{line}\n<blockquote expandable>{snippet}</blockquote>"
 
 
 def answer_html(answer: Answer, *, short: bool = False) -> str:
     """The answer as Telegram HTML. ``short``: for groups and inline, no snippets."""
     lines = [f"<b>{e(answer.lead)}</b>" if answer.found else e(answer.lead)]
-    lines += [citation_html(c, short=short) for c in answer.citations]
+    lines += [
+        citation_html(c, short=short, claim=shows_claim(answer, c)) for c in answer.citations
+    ]
     if answer.more:
         lines.append(f"<i>+{answer.more} more matching records</i>")
     lines += [f"Source: “{e(s)}”" for s in answer.sources]
