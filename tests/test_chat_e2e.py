@@ -290,7 +290,8 @@ async def test_group_ask_addressed_to_this_bot(api: FakeBotAPI, bot: BotProcess)
     # The deep link opens the full answer in a private chat.
     payload = button["url"].split("start=")[1]
     [full] = await ask_private(api, 2001, f"/start {payload}")
-    assert "<blockquote expandable>" in full.text and "[test-zorbium-plant]" in parse_html(full.text)
+    assert "<blockquote expandable>" in full.text
+    assert "[test-zorbium-plant]" in parse_html(full.text)
 
 
 async def test_plain_ask_in_group_is_answered(api: FakeBotAPI, bot: BotProcess) -> None:
