@@ -20,6 +20,8 @@ TOML or YAML) may hold the same names, and the command line wins over both::
 ``BOT_WEBHOOK_SECRET``      the webhook secret token Telegram sends in each request
 ``BOT_QUESTIONS_PER_MINUTE``  questions one person may ask per minute (default 10)
 ``BOT_LOG_LEVEL``           DEBUG, INFO (default), WARNING, ERROR
+``BOT_EMBEDDING_MODEL``     the sentence-embedding model: a fastembed model name,
+                            a folder holding an ONNX export, or ``off`` (BM25 alone)
 ==========================  ===================================================
 
 This module knows nothing of Telegram: it only reads and checks values, so
@@ -53,6 +55,8 @@ WEBHOOK_PORT_ENV = "BOT_WEBHOOK_PORT"
 WEBHOOK_SECRET_ENV = "BOT_WEBHOOK_SECRET"
 RATE_ENV = "BOT_QUESTIONS_PER_MINUTE"
 LOG_LEVEL_ENV = "BOT_LOG_LEVEL"
+MODEL_ENV = "BOT_EMBEDDING_MODEL"
+DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 KNOWN_NAMES = (
     TOKEN_ENV,
@@ -66,6 +70,7 @@ KNOWN_NAMES = (
     WEBHOOK_SECRET_ENV,
     RATE_ENV,
     LOG_LEVEL_ENV,
+    MODEL_ENV,
 )
 
 #: The source checkout this module lives in, when it does (an editable install).
@@ -99,6 +104,8 @@ class Settings:
     secret_token: str | None = field(default=None, repr=False)
     questions_per_minute: int = DEFAULT_QUESTIONS_PER_MINUTE
     log_level: str = "INFO"
+    #: The sentence-embedding model: a fastembed name, an ONNX export folder, or "off".
+    embedding_model: str = DEFAULT_MODEL
 
     @property
     def base_file_url(self) -> str | None:
@@ -387,4 +394,5 @@ def load_settings(
             DEFAULT_QUESTIONS_PER_MINUTE if rate is None else _int(RATE_ENV, rate, 1, 10_000)
         ),
         log_level=level,
+        embedding_model=_text(get(MODEL_ENV, getattr(args, "model", None))) or DEFAULT_MODEL,
     )

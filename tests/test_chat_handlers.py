@@ -217,10 +217,10 @@ async def test_reload_builds_off_the_event_loop_and_swaps_once(knowledge, monkey
     started = threading.Event()
     real_build = service.build_index
 
-    def slow_build(folder: Path, cache_dir: Path | None = None):  # type: ignore[no-untyped-def]
+    def slow_build(folder: Path, cache_dir: Path | None = None, embedder=None):  # type: ignore[no-untyped-def]
         started.set()
         time.sleep(0.5)
-        return real_build(folder, cache_dir)
+        return real_build(folder, cache_dir, embedder)
 
     monkeypatch.setattr(service, "build_index", slow_build)
     write_knowledge(knowledge, [gadget(n) for n in range(1, 14)])
@@ -243,13 +243,13 @@ async def test_reloads_are_serialised(knowledge, monkeypatch) -> None:
     overlap = False
     real_build = service.build_index
 
-    def build(folder: Path, cache_dir: Path | None = None):  # type: ignore[no-untyped-def]
+    def build(folder: Path, cache_dir: Path | None = None, embedder=None):  # type: ignore[no-untyped-def]
         nonlocal running, overlap
         running += 1
         overlap = overlap or running > 1
         time.sleep(0.1)
         running -= 1
-        return real_build(folder, cache_dir)
+        return real_build(folder, cache_dir, embedder)
 
     monkeypatch.setattr(service, "build_index", build)
     results = await asyncio.gather(svc.reload(), svc.reload(), svc.reload())

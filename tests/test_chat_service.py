@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bot.chat import service
 from bot.chat.service import QuestionRateLimiter, Service
 from bot.search import LazyRecords
+from bot.search.vectors import Embedder
+from tests.records import record, write_records
 
 KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
 
@@ -70,3 +74,40 @@ def test_question_rate_limiter_window() -> None:
     assert limiter.check(2) == 0
     now[0] = 61
     assert limiter.check(1) == 0
+
+
+class CountingEmbedder:
+    """The real test model, counting the texts it embeds."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.name, self.multilingual = inner, inner.name, inner.multilingual
+        self.texts: list[str] = []
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        self.texts += list(texts)
+        return self.inner.embed(texts)
+
+
+async def test_reload_embeds_only_new_and_changed_records(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    folder = write_records(tmp_path / "kb", [record(f"r-{n}", claim=f"Claim number {n}.")
+                                             for n in range(5)])  # fmt: skip
+    counting = CountingEmbedder(embedder)
+    svc = Service.open(folder, cache_dir=tmp_path / "cache", embedder=counting)
+    assert len(counting.texts) == 5 and svc.index.retrieval == "hybrid"
+    records = [record(f"r-{n}", claim=f"Claim number {n}.") for n in range(5)]
+    records[2] = record("r-2", claim="An edited claim about zeppelins.")
+    records.append(record("r-new", claim="A new claim about submarines."))
+    write_records(folder, records)
+    counting.texts.clear()
+    result = await svc.reload()
+    assert result.ok and result.changes.edited == ("r-2",) and result.changes.added == ("r-new",)
+    assert sorted(counting.texts) == sorted(
+        ["An edited claim about zeppelins. (Someone)", "A new claim about submarines. (Someone)"]
+    )
+    assert svc.ask("zeppelins").citations[0].claim_id == "r-2"
+    # A restart with nothing changed embeds nothing at all.
+    counting.texts.clear()
+    Service.open(folder, cache_dir=tmp_path / "cache", embedder=counting)
+    assert counting.texts == []

@@ -40,6 +40,7 @@ from bot.chat.retry import FLOOD_RETRIES, PatientRateLimiter
 from bot.chat.service import Service
 from bot.config import Settings, load_settings
 from bot.errors import KnowledgeError, SettingsError
+from bot.search.vectors import load_model_or_none
 
 log = logging.getLogger(__name__)
 
@@ -207,11 +208,13 @@ def main(args: argparse.Namespace | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
+    embedder = load_model_or_none(settings.embedding_model)
     try:
         service = Service.open(
             settings.knowledge_dir,
             cache_dir=settings.cache_dir,
             questions_per_minute=settings.questions_per_minute,
+            embedder=embedder,
         )
     except KnowledgeError as exc:
         print(f"error: the knowledge base {settings.knowledge_dir} is invalid:", file=sys.stderr)

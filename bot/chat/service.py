@@ -31,14 +31,18 @@ from bot.knowledge.schema import Record
 from bot.search.build import open_index
 from bot.search.index import Index
 from bot.search.records import record_fingerprints
+from bot.search.vectors import Embedder
 
 log = logging.getLogger(__name__)
 
 
-def build_index(folder: Path, cache_dir: Path | None = None) -> Index:
+def build_index(
+    folder: Path, cache_dir: Path | None = None, embedder: Embedder | None = None
+) -> Index:
     """Open a knowledge folder's index: from the cache when unchanged, else load,
-    validate and build (blocking; raises KnowledgeError)."""
-    return open_index(folder, cache_dir)
+    validate and build; with an embedder, record vectors too, reusing the cached
+    ones of unchanged records (blocking; raises KnowledgeError)."""
+    return open_index(folder, cache_dir, embedder)
 
 
 @dataclass(frozen=True)
@@ -66,11 +70,15 @@ def compare(old: KnowledgeBase, new: KnowledgeBase) -> Changes:
     )
 
 
-def _prepare(folder: Path, cache_dir: Path | None, old: KnowledgeBase) -> tuple[Index, Changes]:
-    """A reload's blocking work, all of it off the event loop: the new index and its diff."""
+def _prepare(
+    folder: Path, cache_dir: Path | None, old: KnowledgeBase, embedder: Embedder | None
+) -> tuple[Index, Changes]:
+    """A reload's blocking work, all of it off the event loop: the new index and its
+    diff. New and changed records are embedded here (ONNX Runtime releases the
+    GIL), while the old index keeps answering."""
     if cache_dir is not None and _folder_bytes(folder) > LARGE_KNOWLEDGE_BYTES:
         _warm_cache_in_a_process(folder, cache_dir)
-    new = build_index(folder, cache_dir)
+    new = build_index(folder, cache_dir, embedder)
     return new, compare(old, new.knowledge)
 
 
@@ -187,9 +195,12 @@ class Service:
         *,
         cache_dir: Path | None = None,
         questions_per_minute: int = 10,
+        embedder: Embedder | None = None,
     ) -> None:
         self.folder = folder
         self.cache_dir = cache_dir
+        #: The sentence-embedding model, or None for BM25 alone.
+        self.embedder = embedder
         self._index = index
         self._lock = asyncio.Lock()
         self.started = dt.datetime.now(dt.UTC)
@@ -203,17 +214,24 @@ class Service:
 
     @classmethod
     def open(
-        cls, folder: Path, *, cache_dir: Path | None = None, questions_per_minute: int = 10
+        cls,
+        folder: Path,
+        *,
+        cache_dir: Path | None = None,
+        questions_per_minute: int = 10,
+        embedder: Embedder | None = None,
     ) -> Service:
         """Load the knowledge folder at start-up (blocking; raises KnowledgeError).
 
-        With ``cache_dir``, an unchanged knowledge base starts from the index cache.
+        With ``cache_dir``, an unchanged knowledge base starts from the index cache
+        (and cached record vectors).
         """
         return cls(
             folder,
-            build_index(folder, cache_dir),
+            build_index(folder, cache_dir, embedder),
             cache_dir=cache_dir,
             questions_per_minute=questions_per_minute,
+            embedder=embedder,
         )
 
     @property
@@ -265,7 +283,7 @@ class Service:
             old = self._index
             try:
                 new, changes = await asyncio.to_thread(
-                    _prepare, self.folder, self.cache_dir, old.knowledge
+                    _prepare, self.folder, self.cache_dir, old.knowledge, self.embedder
                 )
             except KnowledgeError as exc:
                 result = _result(

@@ -33,13 +33,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bot.config import DEFAULT_MODEL, MODEL_ENV
 from bot.errors import ModelError
 from bot.knowledge.schema import Record
 
 log = logging.getLogger(__name__)
 
-MODEL_ENV = "BOT_EMBEDDING_MODEL"
-DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 OFF = "off"
 #: Records embedded per batch (fastembed's default is 256; smaller shows progress sooner).
 BATCH = 64
