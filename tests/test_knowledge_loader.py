@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeError, Problem, digest, load
+from bot.knowledge import KnowledgeError, Problem, digest, load, loader
 from bot.knowledge.schema import Record
 from tests.records import RECORD_YAML
 
@@ -622,6 +622,81 @@ def test_folder_without_yaml_files(tmp_path: Path) -> None:
     folder = make(tmp_path, {"notes.txt": "records go in .yaml files"})
     (folder / "sub.yaml").mkdir()
     assert problems(folder) == [f"{folder}: no .yaml files here: is this the knowledge folder?"]
+
+
+# --- the fast path: libyaml's C parser, the locating loader only for problems -------------
+
+
+FAST_CASES = [
+    RECORD,
+    edit('date: "2023-06"', "date: 2023-06-01"),  # an unquoted date: a datetime.date
+    edit('date: "2023-06"', "date: 2023-02-30"),  # impossible: left as text
+    edit('claim: "A claim."', "claim: no"),  # YAML 1.1 booleans
+    edit('claim: "A claim."', "claim: 1.5e3"),
+    edit('claim: "A claim."', "claim: ~"),
+    edit('claim: "A claim."', "claim: |\n    Two\n    lines."),
+    edit('claim: "A claim."', "claim: 'single ''quoted'''"),
+    edit('claim: "A claim."', 'claim: "\\u00e9t\\u00e9 \\t"'),
+    "[{id: a, claim: [1, 0x1f, 0o7, -.inf, 1_000, '2', 2023-01-01 10:00:00], x: {y: null}}]",
+    "- a\n- b: c\n  d: [e, {f: g}]\n  '': ''\n",
+]
+UNSERVED_CASES = [
+    "- &a {id: x}\n- *a\n",  # anchors and aliases
+    "- !!str 3\n",  # explicit tags
+    "- {<<: {a: 1}, b: 2}\n",  # merge keys
+    "- {a: 1, a: 2}\n",  # duplicate keys
+    "- {1: x}\n",  # non-text keys
+    "- [a\n",  # a syntax error
+    "- a\n---\n- b\n",  # two documents
+    "- a\x07\n",  # a control character
+]
+
+
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_fast_parser_reads_what_the_locating_loader_reads(text: str) -> None:
+    expected, _, found = loader._parse(text.encode(), "x.yaml")
+    assert not found
+    assert loader._fast_parse(text) == expected
+
+
+@pytest.mark.parametrize("text", UNSERVED_CASES)
+def test_fast_parser_leaves_the_rest_to_the_locating_loader(text: str) -> None:
+    with pytest.raises(loader._Unserved):
+        loader._fast_parse(text)
+
+
+@pytest.mark.parametrize("path", [p for p in loader.record_files(KNOWLEDGE) if p.stem != "aliases"])
+def test_valid_file_takes_the_fast_path_and_equals_the_located_read(path: Path) -> None:
+    raw = path.read_bytes()
+    fast = loader.read_record_file(raw, "k.yaml")
+    located = loader.locate_record_file(raw, "k.yaml")
+    assert not fast.located and located.located and fast.valid and located.valid
+    assert [r for r, *_ in fast.records] == [r for r, *_ in located.records]
+    assert [label for _, label, _ in fast.records] == [label for _, label, _ in located.records]
+    assert [rid for rid, *_ in fast.ids] == [rid for rid, *_ in located.ids]
+
+
+def test_file_with_a_problem_is_read_again_with_lines() -> None:
+    bad = edit('status: "reported"', 'status: "rumoured"', second("c-3"))
+    result = loader.read_record_file((RECORD + second() + bad).encode(), "x.yaml")
+    assert result.located
+    assert [str(p) for p in result.problems] == [
+        "x.yaml:19: record 3 (c-3), field 'status': must be one of 'reported', 'alleged', "
+        "'confirmed', 'denied' or 'disputed'"
+    ]
+
+
+def test_cross_file_problem_reads_again_only_the_files_it_names(tmp_path: Path) -> None:
+    folder = make(tmp_path, {"a.yaml": RECORD, "b.yaml": second(), "c.yaml": RECORD})
+    files = [loader.read_record_file(p.read_bytes(), str(p)) for p in loader.record_files(folder)]
+    assert not any(f.located for f in files)
+    found, involved = loader.cross_file_problems(files)
+    assert involved == {str(folder / "a.yaml"), str(folder / "c.yaml")}
+    assert found[0].line is None  # hence the second read, which load() does
+    assert problems(folder) == [
+        f"{folder / 'c.yaml'}:1: record 1 (a-one), field 'id': duplicate id 'a-one', "
+        f"already used in {folder / 'a.yaml'}:1"
+    ]
 
 
 # --- the shipped knowledge --------------------------------------------------------------
