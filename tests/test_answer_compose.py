@@ -150,9 +150,9 @@ def test_huge_question_is_cut_and_answered(index: Index) -> None:
     assert result.citations[0].claim_id == "2023-ukraine-air-force-mohajer-6-and-shahed"
 
 
-def test_cyrillic_question_abstains_politely(index: Index) -> None:
+def test_cyrillic_question_gets_the_language_reply(index: Index) -> None:
     result = answer(index, "Когда построили завод беспилотников?")
-    assert not result.found and result.lead == NO_RECORDS
+    assert not result.found and result.citations == () and result.reason == "language"
 
 
 @pytest.mark.parametrize(

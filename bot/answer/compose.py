@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 
 from bot.answer.kinds import NUMBER, PLACE, Kind, question_kind
+from bot.answer.language import foreign_language
 from bot.answer.model import Answer, Citation, clip, short_claimant
 from bot.answer.snippets import best_snippet, marks
 from bot.knowledge.schema import Record, date_sort_key
@@ -53,6 +54,10 @@ MAX_CITATIONS = 6
 
 
 NO_RECORDS = "I have no claim records about that."
+LANGUAGE_REPLY = (
+    "I understand questions in English only, and this one looks like {}. "
+    "Please ask it in English."
+)
 EMPTY_QUESTION = "Please ask a question in words, e.g. “When was the factory reported?”"
 
 
@@ -135,6 +140,10 @@ def _states(pattern: re.Pattern[str], claim: str) -> int:
     return 1 if "where" in pattern.groupindex and not found.group("where") else 0
 
 
+def _multilingual(index: Index) -> bool:
+    return index.vectors is not None and index.vectors.embedder.multilingual
+
+
 def evidence(hit: Hit) -> float:
     """How well a record answers the question (0..1): coverage alone for BM25,
     blended with the cosine similarity for hybrid search."""
@@ -163,6 +172,9 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     """Answer a question from the index, citing records, or abstain."""
     question = tidy(question)
     kind = question_kind(question)
+    language = foreign_language(question)
+    if language is not None and not _multilingual(index):
+        return Answer(question, False, kind, LANGUAGE_REPLY.format(language), reason="language")
     terms = index.question_terms(question)
     if not terms:
         return Answer(question, False, kind, EMPTY_QUESTION, reason="empty")
