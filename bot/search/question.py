@@ -16,6 +16,10 @@ _TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>")
 # Words a question wraps around its topic; they say nothing about which record
 # answers it, and left in they would make an on-topic question look off-topic.
 # Reporting verbs are here too: every record is something reported or said.
+# All are English question phrasing, none a word of one story ("What is X's
+# stance on", "Where is X located", "Who besides X"): measured on the three
+# knowledge bases, dropping the last line's words lost one shipped question
+# (hybrid; two with BM25 alone) and one East Palestine held-out question.
 QUESTION_FILLER = frozenset(
     """
     report reported reporting reports claim claimed claims announce announced
