@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from bot import __version__
 from bot import config as serve_settings
 from bot.errors import KnowledgeError, SettingsError
-from bot.knowledge.loader import load
+from bot.knowledge.inputs import DEFAULT_MAX_BYTES
+from bot.knowledge.loader import RECORD_SUFFIXES, KnowledgeBase, load
 
 if TYPE_CHECKING:
     from bot.search.index import Index
@@ -35,6 +36,10 @@ examples:
   printf 'Mohajer-6\\nShahed drones\\n' | python -m bot ask --json -
   python -m bot validate knowledge/
   python -m bot eval ../shared/eval/dev-questions.yaml
+  python -m bot import fact-checks/ feed.json sheet.csv
+  python -m bot export --format claimreview --out feed.json
+  python -m bot list --tag fact-check --since 2022
+  python -m bot show jun-2023-us-intel-factory-east-of-moscow
   TELEGRAM_BOT_TOKEN=123:abc python -m bot serve
 """
 
@@ -135,6 +140,128 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0 if report.pass_rate == 1.0 else 1
 
 
+def _knowledge_folder(args: argparse.Namespace) -> Path | None:
+    try:
+        return Path(args.knowledge or serve_settings.default_knowledge())
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def _load_knowledge(args: argparse.Namespace) -> KnowledgeBase | None:
+    folder = _knowledge_folder(args)
+    if folder is None:
+        return None
+    try:
+        return load(folder)
+    except KnowledgeError as exc:
+        _print_problems(exc)
+        return None
+
+
+def _megabytes(text: str) -> int:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of megabytes") from None
+    if not 0 < value <= 10_000:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 10000 MB, got {text}")
+    return int(value * 1_000_000)
+
+
+def _since(text: str) -> str:
+    from bot.knowledge.listing import since_date
+
+    try:
+        return since_date(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from bot.knowledge.importer import DEFAULT_INTO, run_import
+
+    if args.into is None:
+        folder = _knowledge_folder(args)
+        if folder is None:
+            return 2
+        into = folder / DEFAULT_INTO
+    else:
+        into = args.into
+    if into.suffix not in RECORD_SUFFIXES:
+        print(f"error: --into {into}: the file must end in .yaml or .yml", file=sys.stderr)
+        return 2
+    report = run_import(args.paths, into, max_bytes=args.max_size, dry_run=args.dry_run)
+    if args.json:
+        print(json.dumps(report.as_json(), ensure_ascii=False))
+    else:
+        print(report.text())
+    return report.exit_code
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.knowledge.export import export_text, export_to
+
+    kb = _load_knowledge(args)
+    if kb is None:
+        return 1
+    if args.out is None:
+        sys.stdout.write(export_text(kb.records, args.format))
+        return 0
+    try:
+        export_to(kb.records, args.format, args.out)
+    except OSError as exc:
+        print(f"error: cannot write {args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    print(f"exported {len(kb.records)} records as {args.format} to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from bot.knowledge.listing import list_json, list_rows, select
+
+    kb = _load_knowledge(args)
+    if kb is None:
+        return 1
+    chosen = select(kb.records, args.tag or (), args.since)
+    if args.json:
+        print(json.dumps(list_json(chosen), ensure_ascii=False))
+    elif chosen:
+        print(list_rows(chosen))
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from bot.errors import UnknownRecordError
+    from bot.knowledge.listing import find, show_json, show_text
+
+    kb = _load_knowledge(args)
+    if kb is None:
+        return 1
+    try:
+        record = find(kb.by_id, args.id)
+    except UnknownRecordError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps(show_json(record), ensure_ascii=False))
+    else:
+        print(show_text(record))
+    return 0
+
+
+def _add_knowledge_folder(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--knowledge",
+        "-k",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help="knowledge folder (default: $BOT_KNOWLEDGE_DIR, else ./knowledge, "
+        "else the repository's knowledge/)",
+    )
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.chat import app
 
@@ -195,6 +322,81 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--verbose", "-v", action="store_true", help="list passing cases too")
     serve_settings.add_knowledge_arguments(evaluate)
     evaluate.set_defaults(func=cmd_eval)
+
+    importing = commands.add_parser(
+        "import",
+        help="import fact-checks: ClaimReview JSON-LD, HTML pages, Fact Check API JSON, CSV",
+        description="Read ClaimReview markup (JSON-LD objects, arrays, @graph, DataFeed; HTML "
+        "pages with <script type=application/ld+json>; a Fact Check Tools API claims:search "
+        "response) and CSV sheets, and merge their records into the knowledge folder's file "
+        "of imported records. Ids are stable, so importing again changes only what changed. "
+        "Exit 0 when the run completed (skipped items are reported), 1 when an input could "
+        "not be read or nothing could be imported, 2 for usage errors.",
+    )
+    importing.add_argument(
+        "paths", nargs="+", metavar="PATH", help="files or folders (read recursively)"
+    )
+    importing.add_argument(
+        "--into",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="the YAML file of imported records (default: imported.yaml in the knowledge folder)",
+    )
+    importing.add_argument("--json", action="store_true", help="print the report as JSON")
+    importing.add_argument(
+        "--dry-run", action="store_true", help="report what would change; write nothing"
+    )
+    importing.add_argument(
+        "--max-size",
+        type=_megabytes,
+        default=DEFAULT_MAX_BYTES,
+        metavar="MB",
+        help=f"the largest file read, in MB (default {DEFAULT_MAX_BYTES // 1_000_000})",
+    )
+    _add_knowledge_folder(importing)
+    importing.set_defaults(func=cmd_import)
+
+    exporting = commands.add_parser(
+        "export",
+        help="write the knowledge base as ClaimReview JSON-LD or CSV",
+        description="Write every record: --format claimreview gives a schema.org DataFeed "
+        "(a ClaimReview per imported fact-check, a Claim per curated record), --format csv "
+        "the spreadsheet columns import reads. Importing the export gives the same records.",
+    )
+    exporting.add_argument("--format", required=True, choices=("claimreview", "csv"))
+    exporting.add_argument(
+        "--out", type=Path, metavar="FILE", default=None, help="write here (default: stdout)"
+    )
+    _add_knowledge_folder(exporting)
+    exporting.set_defaults(func=cmd_export)
+
+    listing = commands.add_parser(
+        "list",
+        help="list records: id, date, claimant, first words of the claim",
+        description="List the records of the knowledge base, in load order.",
+    )
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument(
+        "--tag", action="append", metavar="TAG", help="only records with this tag (repeatable)"
+    )
+    listing.add_argument(
+        "--since",
+        type=_since,
+        metavar="DATE",
+        default=None,
+        help="only records that may date from DATE on (YYYY, YYYY-MM or YYYY-MM-DD)",
+    )
+    _add_knowledge_folder(listing)
+    listing.set_defaults(func=cmd_list)
+
+    show = commands.add_parser(
+        "show", help="print one record, every field", description="Print one record by its id."
+    )
+    show.add_argument("id", metavar="ID", help="the record's id (see `list`)")
+    show.add_argument("--json", action="store_true", help="print the record as JSON")
+    _add_knowledge_folder(show)
+    show.set_defaults(func=cmd_show)
 
     serve = commands.add_parser(
         "serve",

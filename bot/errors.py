@@ -10,6 +10,8 @@ Telegram layer into replies and log lines::
     │   └── StaleCacheError        a sound cache from another version or other settings
     ├── SettingsError              a setting is missing or invalid (one line: which, how to fix)
     ├── EvalFileError              a questions file is not in the expected format
+    ├── InputError                 an import input cannot be read (empty, not JSON, too large, ...)
+    ├── UnknownRecordError         no record has the id asked for (``show ID``)
     └── ModelError                 the embedding model cannot be loaded (BM25 answers alone)
 """
 
@@ -73,6 +75,26 @@ class SettingsError(ClaimbotError):
 
 class EvalFileError(ClaimbotError, ValueError):
     """The questions file is not in the expected format."""
+
+
+class InputError(ClaimbotError):
+    """An import input cannot be read at all: ``file`` and a one-line ``reason``.
+
+    An input that reads but holds items that cannot be imported is no error:
+    those items are reported as skipped.
+    """
+
+    def __init__(self, file: str, reason: str) -> None:
+        self.file = file
+        self.reason = reason
+        super().__init__(f"{file}: {reason}")
+
+    def __reduce__(self) -> tuple[type[InputError], tuple[str, str]]:
+        return (InputError, (self.file, self.reason))
+
+
+class UnknownRecordError(ClaimbotError, LookupError):
+    """No record of the knowledge base has this id; ``str()`` suggests close ones."""
 
 
 class ModelError(ClaimbotError):

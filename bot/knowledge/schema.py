@@ -1,9 +1,10 @@
 """The claim record: what one curated claim holds, validated with pydantic.
 
 A record says who claimed what, when, where it was published, and how it stands
-(reported, denied, ...). Field names follow schema.org ``ClaimReview`` /
-``Claim`` so records can later be exported as ClaimReview markup; the mapping
-is written down in ``docs/claimreview.md``.
+(reported, denied, ...). An imported fact-check also carries its ``review``: the
+publisher's verdict as written, its rating, the reviewer, the review's date and
+URL. Field names follow schema.org ``ClaimReview`` / ``Claim``; the mapping both
+ways (import and export) is written down in ``docs/claimreview.md``.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ Status = Literal["reported", "alleged", "confirmed", "denied", "disputed"]
 STATUSES: tuple[str, ...] = Status.__args__  # type: ignore[attr-defined]
 
 _SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_URL = re.compile(r"^https?://\S+$")
+# BCP 47 as publishers write it: "en", "pt-BR", "zh-Hant-TW".
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 _MONTHS = (
@@ -143,6 +147,36 @@ def date_sort_key(value: str) -> tuple[int, int, int]:
     return year, month or 13, day or 32
 
 
+def _url(value: str) -> str:
+    if not _URL.match(value):
+        raise ValueError(f"url {value!r} must start with http:// or https://")
+    return value
+
+
+Url = Annotated[Text, AfterValidator(_url)]
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValueError(f"{value!r} is not a language tag: write e.g. 'en', 'pt' or 'pt-BR'")
+    return value
+
+
+Language = Annotated[Text, AfterValidator(_language)]
+
+
+def _rating_number(value: Any) -> Any:
+    # YAML reads yes/no as booleans, which pydantic would take as 1 and 0.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"expected a number, got {yaml_type_name(value)}")
+    if value != value or value in (float("inf"), float("-inf")) or value < 0:
+        raise ValueError(f"a rating must be a number of 0 or more, got {value}")
+    return value
+
+
+RatingNumber = Annotated[int | float, BeforeValidator(_rating_number)]
+
+
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
@@ -158,8 +192,41 @@ class Source(_Model):
     excerpt: Text
 
     def model_post_init(self, __context: Any) -> None:
-        if self.url is not None and not re.match(r"^https?://\S+$", self.url):
-            raise ValueError(f"url {self.url!r} must start with http:// or https://")
+        if self.url is not None:
+            _url(self.url)
+
+
+class Review(_Model):
+    """A published fact-check of the claim: maps to the ``ClaimReview`` itself.
+
+    Hand-curated records have none; an imported fact-check keeps here what its
+    publisher wrote. ``verdict`` is the rating's ``alternateName`` as published
+    ("False", "Misleading", "Falso", or a whole sentence); the numbers are the
+    publisher's own scale, kept only where given.
+    """
+
+    verdict: Text | None = None
+    rating: RatingNumber | None = None
+    best: RatingNumber | None = None
+    worst: RatingNumber | None = None
+    #: Who published the review (the fact-checking organisation) and its site.
+    reviewer: Text | None = None
+    reviewer_url: Url | None = None
+    #: When the review was published, at the precision given.
+    date: PartialDate | None = None
+    #: The fact-check's own page.
+    url: Url | None = None
+    #: The fact-check's headline.
+    title: Text | None = None
+
+    def model_post_init(self, __context: Any) -> None:
+        if self.best is not None and self.worst is not None and self.best <= self.worst:
+            raise ValueError(f"best ({self.best}) must be above worst ({self.worst})")
+        low = self.worst if self.worst is not None else 0
+        if self.rating is not None and (
+            self.rating < low or (self.best is not None and self.rating > self.best)
+        ):
+            raise ValueError(f"rating {self.rating} lies outside the scale {low} to {self.best}")
 
 
 class Record(_Model):
@@ -177,6 +244,12 @@ class Record(_Model):
     source: Source
     entities: list[Text] = Field(default_factory=list)
     tags: list[Text] = Field(default_factory=list)
+    #: The language the claim was made in (BCP 47: "en", "pt-BR").
+    language: Language | None = None
+    #: The claim's first known occurrence (``Claim.firstAppearance``), where known.
+    first_appearance: Url | None = None
+    #: The published fact-check of this claim, for an imported fact-check.
+    review: Review | None = None
 
     @property
     def date_text(self) -> str:
