@@ -32,3 +32,28 @@ def test_control_characters_and_odd_scripts_do_not_break_analysis() -> None:
     assert analyzer.terms("drone\x00\x1bfactory") == ["drone", "factori"]
     assert analyzer.terms("Когда построили завод?") == ["когда", "построили", "завод"]
     assert analyzer.terms("?!… 🙂🙂") == []
+
+
+def _words_one_by_one(text: str) -> list[str]:
+    """words() as it was before its ASCII fast path: clean, split, lowercase each word."""
+    from bot.search.analysis import _US, WORD, clean
+
+    return [w.lower().replace("’", "'") for w in WORD.findall(_US.sub(" usa ", clean(text)))]
+
+
+def test_ascii_fast_path_splits_as_the_general_one() -> None:
+    for text in (
+        "The US and U.S.A. said: F-16s, MiG-29 (2023)\tnear\x00Kyiv's port",
+        "tell us, USA",
+        "İstanbul’s CAFÉ ＡＢＣ",
+        "",
+    ):
+        assert words(text) == _words_one_by_one(text), text
+
+
+def test_remembered_short_texts_give_fresh_lists() -> None:
+    analyzer = Analyzer([["drone", "uav"]])
+    first = analyzer.terms("UAV plant")
+    first.append("changed")
+    assert analyzer.terms("UAV plant") == ["drone", "plant"]
+    assert analyzer.seen_words() == {"drone", "uav", "plant"}

@@ -49,6 +49,9 @@ STOP_WORDS = frozenset(
 WORD = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
 #: Words whose analysis is remembered (each a few dozen bytes).
 MEMO_WORDS = 200_000
+#: Short texts (names, tags, dates: they recur across records) whose terms are
+#: remembered whole, and how many of them.
+MEMO_TEXT_CHARS, MEMO_TEXTS = 64, 100_000
 
 _US = re.compile(r"(?<![\w.])U\.?S\.?(?:A\.?)?(?![\w])")
 
@@ -64,6 +67,10 @@ def clean(text: str) -> str:
 
 def words(text: str) -> list[str]:
     """Split text into lowercase words, keeping hyphenated names whole."""
+    if text.isascii():
+        # ASCII needs no normalising, a control character splits words as a
+        # space would, and lowercasing the whole text first splits the same.
+        return WORD.findall(_US.sub(" usa ", text).lower())
     text = _US.sub(" usa ", clean(text))
     return [w.lower().replace("’", "'") for w in WORD.findall(text)]
 
@@ -79,11 +86,13 @@ class Analyzer:
     _longest: int = field(init=False, repr=False)
     _memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
     _word_memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
+    _text_memo: dict[str, tuple[str, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         self._memo = {}
         self._word_memo = {}
+        self._text_memo = {}
         self._phrases = {}
         for group in self.aliases:
             canonical = self._plain(group[0])
@@ -99,16 +108,21 @@ class Analyzer:
 
     def _plain(self, text: str) -> list[str]:
         """Words → stems, no aliases; stop words kept out except inside names."""
-        out: list[str] = []
         memo = self._memo
-        for word in words(text):
-            found = memo.get(word)
-            if found is None:
-                found = self._word(word)
-                if len(memo) < MEMO_WORDS:  # bounded: vocabularies can be huge
-                    memo[word] = found
-            out.extend(found)
-        return out
+        split = words(text)
+        found = [memo.get(word) for word in split]  # the loop in C; misses are rare
+        if None in found:
+            for i, analysed in enumerate(found):
+                if analysed is None:
+                    word = split[i]
+                    found[i] = analysed = self._word(word)
+                    if len(memo) < MEMO_WORDS:  # bounded: vocabularies can be huge
+                        memo[word] = analysed
+        return [stem for analysed in found for stem in analysed]  # type: ignore[union-attr]
+
+    def seen_words(self) -> set[str] | None:
+        """Every word analysed so far (None once there were too many to remember)."""
+        return None if len(self._memo) >= MEMO_WORDS else set(self._memo)
 
     def _word(self, word: str) -> tuple[str, ...]:
         word = word.removesuffix("'s")
@@ -125,6 +139,16 @@ class Analyzer:
 
     def terms(self, text: str) -> list[str]:
         """The search terms of a text, in order, aliases mapped to canonical terms."""
+        if len(text) > MEMO_TEXT_CHARS:
+            return self._terms(text)
+        found = self._text_memo.get(text)
+        if found is None:
+            found = tuple(self._terms(text))
+            if len(self._text_memo) < MEMO_TEXTS:
+                self._text_memo[text] = found
+        return list(found)
+
+    def _terms(self, text: str) -> list[str]:
         stems = self._plain(text)
         starts = self._starts
         # Only positions where an alias phrase can begin need a look (list

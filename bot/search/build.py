@@ -3,18 +3,28 @@ else load, validate, build, and cache it for next time."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
-from bot.knowledge.loader import KnowledgeBase, digest, load, record_files
+from bot.errors import KnowledgeError
+from bot.knowledge.loader import (
+    ALIAS_FILE,
+    KnowledgeBase,
+    load,
+    read_alias_file,
+    record_files,
+)
 from bot.knowledge.schema import Record
-from bot.search import store
+from bot.search import segments, store
 from bot.search.analysis import Analyzer
 from bot.search.index import Index
 from bot.search.records import LazyById, LazyRecords, record_json
-from bot.search.scorer import DELTA, K1, B
+from bot.search.scorer import DELTA, K1, B, SparseBM25
 from bot.search.vectors import Embedder, record_key, record_text, vector_index
 
 log = logging.getLogger(__name__)
@@ -25,8 +35,32 @@ log = logging.getLogger(__name__)
 FINGERPRINT = f"analyzer-3 bm25plus k1={K1} b={B} delta={DELTA}"
 
 
+@dataclass
+class BuildReport:
+    """What one :func:`open_index` did, stage by stage (seconds), for logs and the benchmark."""
+
+    #: "cache" (the whole index cache was current), "segments" (merged from
+    #: per-file segments), or "full" (no cache folder: loaded and built in memory).
+    path: str = ""
+    read_s: float = 0.0
+    #: Reading, validating and analysing the files whose segments were missing (wall).
+    segments_s: float = 0.0
+    merge_s: float = 0.0
+    store_s: float = 0.0
+    open_s: float = 0.0
+    vectors_s: float = 0.0
+    total_s: float = 0.0
+    built: list[str] = field(default_factory=list)
+    reused: list[str] = field(default_factory=list)
+
+
 def open_index(
-    folder: str | Path, cache_dir: str | Path | None = None, embedder: Embedder | None = None
+    folder: str | Path,
+    cache_dir: str | Path | None = None,
+    embedder: Embedder | None = None,
+    *,
+    report: BuildReport | None = None,
+    workers: int | None = None,
 ) -> Index:
     """The index of a knowledge folder, from the cache when its content is unchanged.
 
@@ -40,12 +74,24 @@ def open_index(
     (hybrid search): vectors cached for an unchanged record are reused, the
     rest are embedded.
 
+    On a cache miss, each record file's validated and analysed records come
+    from its own segment (:mod:`bot.search.segments`), keyed by the file's
+    content: after one file changed, only that file is read and analysed,
+    then all segments are merged; the result equals a full rebuild. Missing
+    segments of several large files are built by ``workers`` processes
+    (default: one a CPU). ``report``, when given, is filled with what was done.
+
     Raises KnowledgeError when the knowledge base is invalid.
     """
-    index = _lexical_index(Path(folder), cache_dir)
-    if embedder is None:
-        return index
-    return with_vectors(index, embedder, cache_dir)
+    report = report if report is not None else BuildReport()
+    t0 = time.perf_counter()
+    index = _lexical_index(Path(folder), cache_dir, report, workers)
+    if embedder is not None:
+        t1 = time.perf_counter()
+        index = with_vectors(index, embedder, cache_dir)
+        report.vectors_s = time.perf_counter() - t1
+    report.total_s = time.perf_counter() - t0
+    return index
 
 
 def with_vectors(index: Index, embedder: Embedder, cache_dir: str | Path | None = None) -> Index:
@@ -79,38 +125,109 @@ class _RecordTexts(Sequence[str]):
         return record_text(self._records[i])
 
 
-def _lexical_index(folder: Path, cache_dir: str | Path | None) -> Index:
-    if cache_dir is None:
+def _lexical_index(
+    folder: Path, cache_dir: str | Path | None, report: BuildReport, workers: int | None
+) -> Index:
+    if cache_dir is None or not folder.is_dir():
+        report.path = "full"
         return Index.build(load(folder))
-    if folder.is_dir():
-        cached = store.load_cached(cache_dir, digest(folder), fingerprint=FINGERPRINT)
-        if cached is not None:
-            return index_from_cache(cached, record_files(folder))
-    index = Index.build(load(folder))
-    kb = index.knowledge
+    t0 = time.perf_counter()
     try:
-        builder = store.RecordStoreBuilder()
-        for record in kb.records:
-            builder.add_json(record_json(record), record.id)
-        records = builder.build()
-        store.store(
-            cache_dir,
-            kb.digest,
-            index.scorer,
-            records,
-            fingerprint=FINGERPRINT,
-            meta={
-                "aliases": [list(g) for g in kb.aliases],
-                "spelling": list(index.speller.words),
-            },
-        )
+        files = [(path, path.read_bytes()) for path in record_files(folder)]
+    except OSError:
+        report.path = "full"
+        return Index.build(load(folder))  # says which file cannot be read
+    h = hashlib.sha256()
+    for path, raw in files:
+        h.update(path.name.encode() + b"\0" + raw + b"\0")  # as bot.knowledge.digest
+    folder_digest = h.hexdigest()
+    report.read_s = time.perf_counter() - t0
+    cached = store.load_cached(cache_dir, folder_digest, fingerprint=FINGERPRINT)
+    if cached is not None:
+        report.path = "cache"
+        t0 = time.perf_counter()
+        index = index_from_cache(cached, [p for p, _ in files])
+        report.open_s = time.perf_counter() - t0
+        return index
+    try:
+        return _merged_index(folder, cache_dir, files, folder_digest, report, workers)
     except OSError as exc:  # a read-only or full disk costs speed, not answers
         log.warning("could not write the index cache in %s: %s", cache_dir, exc)
-        return index
-    # Serve from the cache just written: records stay on disk until cited,
-    # instead of every validated Record object held in memory.
-    cached = store.load_cached(cache_dir, kb.digest, fingerprint=FINGERPRINT)
-    return index_from_cache(cached, record_files(folder)) if cached is not None else index
+        report.path = "full"
+        return Index.build(load(folder))
+
+
+def _merged_index(
+    folder: Path,
+    cache_dir: str | Path,
+    files: list[tuple[Path, bytes]],
+    folder_digest: str,
+    report: BuildReport,
+    workers: int | None,
+) -> Index:
+    """The index from per-file segments, building the missing ones; cached whole after."""
+    report.path = "segments"
+    aliases: tuple[tuple[str, ...], ...] = ()
+    record_paths = []
+    for path, raw in files:
+        if path.name == ALIAS_FILE:
+            aliases, problems = read_alias_file(raw, str(path))
+            if problems:
+                _invalid(folder)
+        else:
+            record_paths.append((path, raw, segments.segment_key(raw, aliases)))
+    if not record_paths:
+        _invalid(folder)
+    # The aliases key every segment, so they are known before any key is used.
+    record_paths = [(p, raw, segments.segment_key(raw, aliases)) for p, raw, _ in record_paths]
+    t0 = time.perf_counter()
+    found = {key: segments.load(cache_dir, key) for _, _, key in record_paths}
+    missing = [f for f in record_paths if found[f[2]] is None]
+    if not segments.build_missing(missing, aliases, cache_dir, workers):
+        _invalid(folder)
+    for path, _, key in record_paths:
+        if found[key] is None:
+            found[key] = segments.load(cache_dir, key)
+            report.built.append(str(path))
+        else:
+            report.reused.append(str(path))
+    parts = [found[key] for _, _, key in record_paths]
+    if any(part is None for part in parts):
+        raise OSError("a segment just written could not be read back")
+    ready = [part for part in parts if part is not None]
+    report.segments_s = time.perf_counter() - t0
+    if not segments.links_resolve(ready):
+        _invalid(folder)
+    t0 = time.perf_counter()
+    scorer = SparseBM25.from_counts(part.counts for part in ready)
+    records = segments.merge_records(ready)
+    spelling = segments.merge_spelling(ready)
+    report.merge_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    store.store(
+        cache_dir,
+        folder_digest,
+        scorer,
+        records,
+        fingerprint=FINGERPRINT,
+        meta={"aliases": [list(g) for g in aliases], "spelling": spelling},
+    )
+    segments.prune(cache_dir, [key for _, _, key in record_paths])
+    report.store_s = time.perf_counter() - t0
+    # Serve from the cache just written: records stay on disk until cited.
+    t0 = time.perf_counter()
+    cached = store.load_cached(cache_dir, folder_digest, fingerprint=FINGERPRINT)
+    if cached is None:
+        raise OSError("the index cache just written could not be read back")
+    index = index_from_cache(cached, [p for p, _ in files])
+    report.open_s = time.perf_counter() - t0
+    return index
+
+
+def _invalid(folder: Path) -> None:
+    """Report an invalid knowledge base exactly as :func:`load` does (it raises)."""
+    load(folder)
+    raise KnowledgeError([])  # pragma: no cover - load found the problem first
 
 
 def index_from_cache(cached: store.Cached, files: Sequence[Path] = ()) -> Index:

@@ -1,0 +1,107 @@
+"""bot/search/segments.py: one record file validated and analysed, cached, merged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.knowledge import load
+from bot.knowledge.loader import read_record_file, record_files
+from bot.search import segments
+from bot.search.analysis import Analyzer
+from bot.search.fields import document_terms
+from bot.search.records import record_json
+from bot.search.scorer import SparseBM25
+from bot.search.spelling import spelling_words
+from tests.records import built
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE = ROOT / "knowledge"
+
+
+def shipped_segments() -> tuple[list[segments.Segment], tuple[tuple[str, ...], ...]]:
+    kb = load(KNOWLEDGE)
+    parts = []
+    for path in record_files(KNOWLEDGE):
+        if path.name == "aliases.yaml":
+            continue
+        loaded = read_record_file(path.read_bytes(), str(path))
+        parts.append(segments.analyse([r for r, *_ in loaded.records], kb.aliases, "k"))
+    return parts, kb.aliases
+
+
+def test_merged_segments_equal_the_whole_knowledge_base() -> None:
+    kb = load(KNOWLEDGE)
+    parts, aliases = shipped_segments()
+    analyzer = Analyzer(aliases)
+    whole = SparseBM25.fit(document_terms(analyzer, r) for r in kb.records)
+    merged = SparseBM25.from_counts(p.counts for p in parts)
+    for name, array in whole.to_arrays().items():
+        assert np.array_equal(array, merged.to_arrays()[name]), name
+    records = segments.merge_records(parts)
+    assert [records.raw(i) for i in range(len(records))] == [record_json(r) for r in kb.records]
+    assert [records.record_id(i) for i in range(len(records))] == [r.id for r in kb.records]
+    assert segments.merge_spelling(parts) == spelling_words(kb)
+    assert segments.links_resolve(parts)
+
+
+def test_spelling_words_come_from_the_analysers_memory(monkeypatch: pytest.MonkeyPatch) -> None:
+    kb = load(KNOWLEDGE)
+    monkeypatch.setattr("bot.search.analysis.MEMO_WORDS", 3)  # too many to remember
+    part = segments.analyse(kb.records, kb.aliases)
+    assert part.spelling == spelling_words(kb)
+
+
+def test_segment_round_trips_through_its_file(tmp_path: Path) -> None:
+    first = shipped_segments()[0][0]
+    part = segments.Segment("ab" * 32, first.records, first.counts, first.links, first.spelling)
+    segments.save(tmp_path, part)
+    back = segments.load(tmp_path, part.key)
+    assert back is not None
+    assert back.records.blob.tobytes() == part.records.blob.tobytes()
+    assert back.counts.terms == part.counts.terms
+    for name in ("term_ids", "tf", "distinct", "lengths"):
+        assert np.array_equal(getattr(back.counts, name), getattr(part.counts, name))
+    assert back.links == part.links and back.spelling == part.spelling
+
+
+def test_damaged_segment_is_dropped(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    part = segments.analyse([built("a-one"), built("b-two", denied_by=["a-one"])], (), "cd" * 32)
+    path = segments.save(tmp_path, part)
+    path.write_bytes(path.read_bytes()[:-40])
+    assert segments.load(tmp_path, part.key) is None
+    assert not path.exists() and "ignoring index segment" in caplog.text
+    assert segments.load(tmp_path, "ef" * 32) is None  # never written
+
+
+def test_links_across_segments_are_checked() -> None:
+    a = segments.analyse([built("a-one")], ())
+    b = segments.analyse([built("b-two", denied_by=["a-one"])], ())
+    assert segments.links_resolve([a, b])
+    assert not segments.links_resolve([b])  # unknown id
+    assert not segments.links_resolve([a, a])  # duplicate id
+    assert not segments.links_resolve([segments.analyse([built("c-3", contradicts=["c-3"])], ())])
+
+
+def test_key_names_content_and_aliases_not_the_file() -> None:
+    key = segments.segment_key(b"- a\n", ())
+    assert key == segments.segment_key(b"- a\n", [])
+    assert key != segments.segment_key(b"- b\n", ())
+    assert key != segments.segment_key(b"- a\n", [("drone", "uav")])
+
+
+def test_prune_keeps_the_current_and_a_few_spare(tmp_path: Path) -> None:
+    keys = [f"{i:064x}" for i in range(5)]
+    for key in keys:
+        segments.save(tmp_path, segments.analyse([built()], (), key))
+    segments.prune(tmp_path, keys[:2], spare=1)
+    left = sorted(p.stem for p in (tmp_path / "segments").glob("*.npz"))
+    assert len(left) == 3 and set(keys[:2]) <= set(left)
+
+
+def test_invalid_file_is_not_cached(tmp_path: Path) -> None:
+    raw = b"- id: x\n"
+    result = segments.build_file(raw, "x.yaml", (), "12" * 32, tmp_path)
+    assert not result.valid and not segments.segment_path(tmp_path, "12" * 32).exists()
