@@ -99,9 +99,7 @@ def one(data: Any, context: Context | None = None) -> dict[str, Any]:
 
 
 def test_every_shared_sample_is_listed_here() -> None:
-    assert sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.glob("*/*.json")) == sorted(
-        EXPECTED
-    )
+    assert sorted(str(p.relative_to(SAMPLES)) for p in SAMPLES.glob("*/*.json")) == sorted(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -146,3 +146,36 @@ def test_claimreview_doc_example_matches_a_shipped_record() -> None:
     links = [(c["roleName"], c["citation"]["@id"].rsplit("/", 1)[1]) for c in example["citation"]]
     assert links == record.links()
     assert example["reviewBody"] == record.date_note
+
+
+def test_a_record_may_carry_a_published_review_language_and_first_appearance() -> None:
+    data = record(
+        review={"verdict": "False", "rating": 1, "best": 5, "worst": 1, "reviewer": "AFP",
+                "reviewer_url": "https://factcheck.afp.com/", "date": "2021-08-24",
+                "url": "https://factcheck.afp.com/x", "title": "No"},
+        language="pt-BR",
+        first_appearance="https://archive.is/x",
+    )  # fmt: skip
+    parsed = Record.model_validate(data)
+    assert parsed.review is not None and parsed.review.rating == 1
+    assert parsed.language == "pt-BR"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"review": {"rating": True}}, "expected a number, got a yes/no value"),
+        ({"review": {"rating": "1"}}, "expected a number"),
+        ({"review": {"best": 2, "worst": 2}}, "best (2) must be above worst (2)"),
+        ({"review": {"rating": 7, "best": 5}}, "rating 7 lies outside the scale 0 to 5"),
+        ({"review": {"rating": -1}}, "a rating must be a number of 0 or more"),
+        ({"review": {"url": "factcheck.afp.com/x"}}, "must start with http:// or https://"),
+        ({"review": {"date": "2021-02-30"}}, "is not a real date"),
+        ({"review": {"colour": "red"}}, "Extra inputs are not permitted"),
+        ({"language": "English (US)"}, "is not a language tag"),
+        ({"first_appearance": "archive.is/x"}, "must start with http:// or https://"),
+    ],
+)
+def test_review_fields_are_checked(fields: dict[str, object], message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        Record.model_validate(record(**fields))

@@ -212,9 +212,7 @@ class _Document:
                     self._walk(element, f"{child_path}[{i}]", deeper, found)
                     if len(found.reviews) + len(found.claims) == before:
                         what = _type_names(element)
-                        found.skips.append(
-                            (f"{child_path}[{i}]", f"not a ClaimReview ({what})")
-                        )
+                        found.skips.append((f"{child_path}[{i}]", f"not a ClaimReview ({what})"))
                 continue
             self._walk(child, child_path, deeper, found)
 
@@ -309,9 +307,7 @@ class _Document:
         if isinstance(ident, str) and _SLUG.match(ident.strip()):
             fields["id"] = ident.strip()
         fields["claim"] = claim
-        fields["claimant"] = (
-            self._names(prop(item, "author")) or self._names(prop(item, "creator"))
-        )
+        fields["claimant"] = self._names(prop(item, "author")) or self._names(prop(item, "creator"))
         fields["date"] = self._date(prop(item, "datePublished"), "claim datePublished", notes)
         comment = self.first(prop(item, "comment"))
         if comment is not None:
@@ -630,9 +626,7 @@ def _claim_node(record: Record) -> dict[str, Any]:
             "text": record.claim,
             "author": {"name": record.claimant},
             "datePublished": record.date,
-            "comment": {"@type": "Comment", "text": record.date_note}
-            if record.date_note
-            else None,
+            "comment": {"@type": "Comment", "text": record.date_note} if record.date_note else None,
             "creativeWorkStatus": record.status,
             "inLanguage": record.language,
             "appearance": appearance,
@@ -688,4 +682,3 @@ def data_feed(records: Iterable[Record]) -> dict[str, Any]:
             {"@type": "DataFeedItem", "item": [to_jsonld(record)]} for record in records
         ],
     }
-

@@ -126,7 +126,7 @@ def _read_page(text: str, name: str) -> list[Item]:
     found = [i for i in items if i.fields is not None]
     if not found and all("no ClaimReview here" in (i.reason or "") for i in items):
         kinds = len(items)
-        return [skipped(name, "", f"no ClaimReview in the page's {kinds} JSON-LD script(s)")]
+        return [skipped(name, "", f"no ClaimReview in the page's {kinds} JSON-LD block(s)")]
     return items
 
 

@@ -73,11 +73,14 @@ def _delimiter(text: str) -> str:
 
 def read_csv(text: str, file: str) -> list[Item]:
     """Every row of a CSV text as an item; raises InputError when the header cannot be used."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    text = text.removeprefix("\ufeff")
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text), strict=True)
     try:
         rows = list(reader)
     except csv.Error as exc:
-        raise InputError(file, f"not readable as CSV: {exc} (line {reader.line_num})") from None
+        raise InputError(
+            file, f"not readable as CSV: {exc} (line {reader.line_num}); check the quotes"
+        ) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise InputError(file, "the first row must name the columns (claim, date, ...)")
     header = [cell.strip() for cell in rows[0]]
@@ -105,8 +108,7 @@ def read_csv(text: str, file: str) -> list[Item]:
                 skipped(
                     file,
                     where,
-                    f"{len(row)} cells but {len(columns)} columns: "
-                    "quote a cell that holds a comma",
+                    f"{len(row)} cells but {len(columns)} columns: quote a cell that holds a comma",
                 )
             )
             continue
@@ -119,7 +121,6 @@ def read_csv(text: str, file: str) -> list[Item]:
 
 def _row(cells: dict[str, str], file: str, where: str) -> Item:
     fields: dict[str, Any] = {}
-    notes: list[str] = []
     for column, cell in cells.items():
         value: Any = cell
         if column in LIST_COLUMNS:
@@ -163,7 +164,7 @@ def _row(cells: dict[str, str], file: str, where: str) -> Item:
             rating if isinstance(rating, int | float) else None,
             best if isinstance(best, int | float) else None,
         )
-    return Item(file, where, fields, None, tuple(notes))
+    return Item(file, where, fields)
 
 
 def _cell(value: Any) -> str:

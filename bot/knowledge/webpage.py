@@ -39,9 +39,30 @@ class Page:
     language: str | None = None
 
 
+def _unclosed(text: str) -> bool:
+    """Whether the text ends inside a string or with a bracket still open."""
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+        elif char in "]}":
+            depth -= 1
+    return in_string or depth > 0
+
+
 def _json_error(exc: json.JSONDecodeError, text: str) -> str:
-    end = " (it ends too early: cut off?)" if exc.pos >= len(text.rstrip()) else ""
-    return f"not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}{end}"
+    end = " (it ends too early: cut off?)" if _unclosed(text) else ""
+    message = exc.msg.removesuffix(" at")
+    return f"not valid JSON: {message} at line {exc.lineno}, column {exc.colno}{end}"
 
 
 def parse_json(text: str) -> tuple[object, str | None]:
