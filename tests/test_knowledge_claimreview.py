@@ -8,11 +8,14 @@ built here from the same kind of data.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
+from bot.knowledge import load
 from bot.knowledge.claimreview import (
     Context,
     data_feed,
@@ -20,6 +23,7 @@ from bot.knowledge.claimreview import (
     status_from_review,
     to_jsonld,
 )
+from bot.knowledge.importer import record_data, stable_id
 from bot.knowledge.items import UNNAMED_CLAIMANT, Item
 from bot.knowledge.schema import Record
 from tests.records import built
@@ -380,3 +384,16 @@ def test_an_imported_fact_check_is_written_as_a_claimReview_and_read_back_whole(
     assert node["itemReviewed"]["author"] == {"name": "A. Nonymous"}
     again = read_document(json.loads(json.dumps(data_feed([record]))), "feed.json")
     assert Record.model_validate(again[0].fields) == record
+
+
+def test_the_examples_in_docs_claimreview_md_are_what_export_and_import_write() -> None:
+    """docs/claimreview.md: each example block is the export (or record) it says it is."""
+    doc = (ROOT / "docs" / "claimreview.md").read_text(encoding="utf-8")
+    curated_block, afp_block = re.findall(r"```json\n(.*?)```", doc, flags=re.DOTALL)
+    (yaml_block,) = re.findall(r"```yaml\n(.*?)```", doc, flags=re.DOTALL)
+    curated = load(ROOT / "knowledge").by_id["2023-west-claims-drone-supply-agreements"]
+    assert json.loads(curated_block) == to_jsonld(curated)
+    fields = read("graph/afp-india-en.json")[0].fields or {}
+    afp = Record.model_validate({"id": stable_id(fields), **fields})
+    assert json.loads(afp_block) == to_jsonld(afp)
+    assert yaml.safe_load(yaml_block) == [record_data(afp)]

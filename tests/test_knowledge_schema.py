@@ -7,14 +7,12 @@ used directly, as the rest of the code base uses it.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from bot.knowledge import load
 from bot.knowledge.schema import STATUSES, Record, date_sort_key, human_date
 from tests.records import record
 
@@ -125,27 +123,6 @@ def test_source_url_must_be_http() -> None:
     assert Record.model_validate({**FIELDS, "source": source}).source.url == source["url"]
     with pytest.raises(ValidationError, match="must start with http:// or https://"):
         Record.model_validate({**FIELDS, "source": {**source, "url": "example.com/a"}})
-
-
-def test_claimreview_doc_example_matches_a_shipped_record() -> None:
-    """docs/claimreview.md: its JSON-LD example parses and shows a shipped record as it is."""
-    doc = (ROOT / "docs" / "claimreview.md").read_text(encoding="utf-8")
-    blocks = re.findall(r"```json\n(.*?)```", doc, flags=re.DOTALL)
-    assert blocks, "docs/claimreview.md has no ```json example"
-    example = json.loads(blocks[0])
-    claim = example["itemReviewed"]
-    record = load(ROOT / "knowledge").by_id[claim["identifier"]]
-    assert example["claimReviewed"] == claim["text"] == record.claim
-    assert claim["datePublished"] == record.date
-    assert claim["author"]["name"] == record.claimant
-    assert example["reviewRating"]["alternateName"].lower().startswith(record.status)
-    assert claim["appearance"]["text"] == record.source.excerpt
-    assert claim["appearance"]["isPartOf"]["headline"] == record.source.title
-    assert [thing["name"] for thing in claim["about"]] == record.entities
-    assert claim["keywords"] == record.tags
-    links = [(c["roleName"], c["citation"]["@id"].rsplit("/", 1)[1]) for c in example["citation"]]
-    assert links == record.links()
-    assert example["reviewBody"] == record.date_note
 
 
 def test_a_record_may_carry_a_published_review_language_and_first_appearance() -> None:
