@@ -397,3 +397,23 @@ def test_the_examples_in_docs_claimreview_md_are_what_export_and_import_write() 
     afp = Record.model_validate({"id": stable_id(fields), **fields})
     assert json.loads(afp_block) == to_jsonld(afp)
     assert yaml.safe_load(yaml_block) == [record_data(afp)]
+
+
+def test_a_rating_written_as_plain_text_is_the_verdict() -> None:
+    assert one(variant(reviewRating="Pants on Fire!"))["review"]["verdict"] == "Pants on Fire!"
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        {"claimReviewed": {"a": 1}},
+        {"itemReviewed": "a string"},
+        {"author": 5},
+        {"reviewRating": [None, 3]},
+        {"datePublished": ["", None]},
+        {"url": 12},
+    ],
+)
+def test_wrong_types_anywhere_are_never_a_crash(junk: dict[str, Any]) -> None:
+    items = read_document(variant(**junk), "x.json")
+    assert len(items) == 1 and (items[0].fields is not None or items[0].reason)

@@ -110,3 +110,14 @@ def test_a_folder_is_read_recursively_and_other_files_ignored(tmp_path: Path) ->
 def test_an_empty_folder_is_an_error(tmp_path: Path) -> None:
     result = read_paths([tmp_path])
     assert [e.reason for e in result.errors] == ["no .json, .html or .csv file in this folder"]
+
+
+def test_json_nested_too_deeply_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"a": ' * 5000 + "1" + "}" * 5000, encoding="utf-8")
+    result = read_paths([path])
+    assert [e.reason for e in result.errors] == ["not readable: the JSON is nested too deeply"]
+    shallow = tmp_path / "nested.json"
+    shallow.write_text("[" * 900 + "]" * 900, encoding="utf-8")
+    result = read_paths([shallow])
+    assert result.errors == [] or "nested too deeply" in result.errors[0].reason

@@ -346,7 +346,8 @@ class _Document:
         )
 
     def _review(self, node: dict[str, Any], notes: list[str]) -> dict[str, Any]:
-        rating = self.first(prop(node, "reviewRating")) or {}
+        written = prop(node, "reviewRating")
+        rating = self.first(written) or ({"alternateName": written} if written else {})
         verdict = values.line(prop(rating, "alternateName")) or values.line(prop(rating, "name"))
         value = values.number(prop(rating, "ratingValue"))
         best = values.number(prop(rating, "bestRating"))

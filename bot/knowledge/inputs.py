@@ -157,6 +157,12 @@ def read_paths(paths: Iterable[str | Path], max_bytes: int = DEFAULT_MAX_BYTES) 
                 result.items += read_file(file, name, max_bytes)
             except InputError as exc:
                 result.errors.append(exc)
+            except RecursionError:
+                result.errors.append(InputError(name, "nested too deeply to read"))
+            except Exception as exc:  # never a traceback for an input, whatever it holds
+                result.errors.append(
+                    InputError(name, f"could not be read ({type(exc).__name__}: {exc})")
+                )
         if path.is_dir() and not seen_any:
             result.errors.append(
                 InputError(str(path), "no .json, .html or .csv file in this folder")
