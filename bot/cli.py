@@ -41,6 +41,7 @@ examples:
   python -m bot list --tag fact-check --since 2022
   python -m bot show jun-2023-us-intel-factory-east-of-moscow
   TELEGRAM_BOT_TOKEN=123:abc python -m bot serve
+  python -m bot feedback --json --since 2026-12-01
 """
 
 
@@ -268,6 +269,25 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return app.main(args)
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    from bot.chat.feedback import FeedbackStore, entry_line, parse_since
+    from bot.chat.store import FILENAME, Store
+
+    try:
+        since = parse_since(args.since) if args.since else None
+    except ValueError as exc:
+        print(f"error: --since: {exc}", file=sys.stderr)
+        return 2
+    folder = serve_settings.resolve_data_dir(args.data_dir)
+    if not (folder / FILENAME).is_file():
+        print(f"No feedback yet: {folder / FILENAME} does not exist.", file=sys.stderr)
+        return 0
+    entries = FeedbackStore(Store.open(folder)).entries(since=since)
+    for entry in entries:
+        print(json.dumps(entry.to_json(), ensure_ascii=False) if args.json else entry_line(entry))
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     print(BENCH_MOVED, file=sys.stderr)
     return 2
@@ -411,6 +431,19 @@ def build_parser() -> argparse.ArgumentParser:
     # python-telegram-bot) would slow down every other command.
     serve_settings.add_arguments(serve)
     serve.set_defaults(func=cmd_serve)
+
+    feedback = commands.add_parser(
+        "feedback",
+        help="list what readers said about answers (👍 / 👎, comments), newest first",
+        description="List the verdicts readers gave on the bot's answers in Telegram, newest "
+        "first: time, chat type, user id, question, cited record ids, verdict, comment.",
+    )
+    feedback.add_argument("--json", action="store_true", help="one JSON object per line")
+    feedback.add_argument(
+        "--since", metavar="DATE", default=None, help="only from DATE on (2026-12-01, UTC)"
+    )
+    serve_settings.add_data_argument(feedback)
+    feedback.set_defaults(func=cmd_feedback)
 
     bench = commands.add_parser(
         "bench",

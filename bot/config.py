@@ -14,6 +14,9 @@ TOML or YAML) may hold the same names, and the command line wins over both::
 ``BOT_KNOWLEDGE_DIR``       the knowledge folder
 ``BOT_CACHE_DIR``           where the index cache lives (default
                             ``~/.cache/claimbot``; ``--no-cache`` for none)
+``BOT_DATA_DIR``            the bot's SQLite store: answers behind buttons, reader
+                            feedback (default ``$XDG_DATA_HOME/claimbot``, else
+                            ``~/.local/share/claimbot``; also ``--data-dir``)
 ``BOT_WEBHOOK_URL``         serve a webhook at this public URL instead of polling
 ``BOT_WEBHOOK_LISTEN``      webhook listen address (default 127.0.0.1)
 ``BOT_WEBHOOK_PORT``        webhook listen port (default 8080)
@@ -49,6 +52,7 @@ BASE_URL_ENV = "TELEGRAM_API_BASE_URL"
 ADMIN_IDS_ENV = "BOT_ADMIN_IDS"
 KNOWLEDGE_ENV = "BOT_KNOWLEDGE_DIR"
 CACHE_ENV = "BOT_CACHE_DIR"
+DATA_ENV = "BOT_DATA_DIR"
 WEBHOOK_URL_ENV = "BOT_WEBHOOK_URL"
 WEBHOOK_LISTEN_ENV = "BOT_WEBHOOK_LISTEN"
 WEBHOOK_PORT_ENV = "BOT_WEBHOOK_PORT"
@@ -64,6 +68,7 @@ KNOWN_NAMES = (
     ADMIN_IDS_ENV,
     KNOWLEDGE_ENV,
     CACHE_ENV,
+    DATA_ENV,
     WEBHOOK_URL_ENV,
     WEBHOOK_LISTEN_ENV,
     WEBHOOK_PORT_ENV,
@@ -106,6 +111,8 @@ class Settings:
     log_level: str = "INFO"
     #: The sentence-embedding model: a fastembed name, an ONNX export folder, or "off".
     embedding_model: str = DEFAULT_MODEL
+    #: The bot's SQLite store (answers behind buttons, feedback); see resolve_data_dir.
+    data_dir: Path = field(default_factory=lambda: resolve_data_dir(None))
 
     @property
     def base_file_url(self) -> str | None:
@@ -164,6 +171,30 @@ def resolve_cache_dir(
     return (Path(base) if base else Path.home() / ".cache") / "claimbot"
 
 
+def resolve_data_dir(chosen: str | Path | None, environ: Mapping[str, str] | None = None) -> Path:
+    """The bot's data folder: the one chosen, else $BOT_DATA_DIR, else
+    $XDG_DATA_HOME/claimbot, else ~/.local/share/claimbot."""
+    env = os.environ if environ is None else environ
+    if chosen is not None and str(chosen).strip():
+        return Path(chosen).expanduser()
+    if env.get(DATA_ENV, "").strip():
+        return Path(env[DATA_ENV]).expanduser()
+    base = env.get("XDG_DATA_HOME", "").strip()
+    return (Path(base) if base else Path.home() / ".local" / "share") / "claimbot"
+
+
+def add_data_argument(parser: argparse.ArgumentParser) -> None:
+    """``--data-dir``: shared by serve and feedback."""
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        metavar="DIR",
+        default=None,
+        help=f"the bot's SQLite store of answers and feedback (default: ${DATA_ENV}, else "
+        "$XDG_DATA_HOME/claimbot, else ~/.local/share/claimbot)",
+    )
+
+
 def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
     """``--knowledge``, ``--cache`` and ``--no-cache``: shared by ask, eval and serve."""
     parser.add_argument(
@@ -211,6 +242,7 @@ def cache_dir_of(
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``serve`` subcommand's options."""
     add_knowledge_arguments(parser)
+    add_data_argument(parser)
     parser.add_argument(
         "--config",
         type=Path,
@@ -359,18 +391,13 @@ def load_settings(
     )
 
     webhook_url = _text(get(WEBHOOK_URL_ENV, getattr(args, "webhook_url", None)))
-    if webhook_url is not None:
-        parts = urlsplit(webhook_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise SettingsError(
-                f"--webhook-url must be a URL such as https://bot.example.org/telegram, "
-                f"got {webhook_url!r}"
-            )
     secret = _text(get(WEBHOOK_SECRET_ENV, getattr(args, "secret_token", None)))
     if secret is not None and not _SECRET.match(secret):
         raise SettingsError(
-            "the webhook secret token may hold only A-Z, a-z, 0-9, '_' and '-' (1-256 characters)"
+            f"{WEBHOOK_SECRET_ENV} may hold only A-Z, a-z, 0-9, '_' and '-' (1-256 characters)"
         )
+    if webhook_url is not None:
+        check_webhook(webhook_url, secret)
 
     port = get(WEBHOOK_PORT_ENV, getattr(args, "port", None))
     rate = get(RATE_ENV)
@@ -395,4 +422,29 @@ def load_settings(
         ),
         log_level=level,
         embedding_model=_text(get(MODEL_ENV, getattr(args, "model", None))) or DEFAULT_MODEL,
+        data_dir=resolve_data_dir(_text(get(DATA_ENV, getattr(args, "data_dir", None))), env),
     )
+
+
+#: How to make a webhook secret, for the message that asks for one.
+MAKE_SECRET = "head -c 32 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'"
+
+
+def check_webhook(url: str, secret: str | None) -> None:
+    """A webhook needs an https URL with a path, and a secret token: without one,
+    anyone who can reach the port could post forged updates (admin ones too)."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.netloc:
+        raise SettingsError(
+            f"--webhook-url must be an https URL such as https://bot.example.org/telegram "
+            f"(Telegram sends webhooks over HTTPS only), got {url!r}"
+        )
+    if not parts.path.strip("/"):
+        raise SettingsError(
+            f"--webhook-url needs a path, such as https://{parts.netloc}/telegram, got {url!r}"
+        )
+    if secret is None:
+        raise SettingsError(
+            f"webhook mode needs a secret token, or anyone who can reach the port can post "
+            f'forged updates: export {WEBHOOK_SECRET_ENV}="$({MAKE_SECRET})"'
+        )

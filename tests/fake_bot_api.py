@@ -5,8 +5,9 @@ Point the bot at it with ``TELEGRAM_API_BASE_URL=fake.base_url`` (or
 the bot uses, checks what it is sent the way Telegram does (HTML parse mode,
 the 4096-character limit, known chats), and records every call.
 
-- Updates: ``private()``, ``group()``, ``inline()``, ``callback()`` queue an
-  update for ``getUpdates`` long polling (or build one for ``process_update``).
+- Updates: ``private()``, ``group()``, ``inline()``, ``callback()``, ``edited()``,
+  ``photo()`` queue an update for ``getUpdates`` long polling (or build one
+  for ``process_update``); ``post_webhook()`` posts one to a webhook instead.
 - Recording: ``calls`` holds every request; ``wait_call()`` waits for one.
 - Faults: ``fault()`` makes the next matching calls fail (429 with
   ``retry_after``, 500, 409 ...); ``delay()`` holds matching calls back.
@@ -168,6 +169,8 @@ class FakeBotAPI:
         self.sent: dict[int, list[dict[str, Any]]] = {}
         self.webhook_url = ""
         self.commands: dict[str, list[dict[str, Any]]] = {}
+        self.description = ""
+        self.short_description = ""
         self._ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._update_ids = itertools.count(1)
@@ -370,7 +373,7 @@ class FakeBotAPI:
             "from": self.me,
             "text": visible,
         }
-        if params.get("reply_markup"):
+        if (params.get("reply_markup") or {}).get("inline_keyboard"):  # as Telegram: inline only
             message["reply_markup"] = params["reply_markup"]
         reply = params.get("reply_parameters")
         if reply:
@@ -381,6 +384,48 @@ class FakeBotAPI:
             }
         self.sent.setdefault(chat["id"], []).append(message)
         return message
+
+    def _m_setMyDescription(self, params: dict[str, Any]) -> bool:
+        if len(params.get("description", "")) > 512:
+            raise BadRequest("description is too long")
+        self.description = params.get("description", "")
+        return True
+
+    def _m_setMyShortDescription(self, params: dict[str, Any]) -> bool:
+        if len(params.get("short_description", "")) > 120:
+            raise BadRequest("short description is too long")
+        self.short_description = params.get("short_description", "")
+        return True
+
+    def _m_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        if "inline_message_id" in params:
+            return True
+        message = self._sent_message(params)
+        _check_markup(params.get("reply_markup"))
+        if params.get("reply_markup"):
+            message["reply_markup"] = params["reply_markup"]
+        else:
+            message.pop("reply_markup", None)
+        return message
+
+    def _m_editMessageText(self, params: dict[str, Any]) -> dict[str, Any] | bool:
+        if "inline_message_id" in params:
+            return True
+        message = self._sent_message(params)
+        text = params.get("text", "")
+        visible = parse_html(text) if params.get("parse_mode") == "HTML" else text
+        if utf16_len(visible) > MAX_TEXT_LENGTH:
+            raise BadRequest("message is too long")
+        if visible == message["text"]:
+            raise BadRequest("message is not modified")
+        message["text"] = visible
+        return message
+
+    def _sent_message(self, params: dict[str, Any]) -> dict[str, Any]:
+        for message in self.sent.get(params.get("chat_id"), []):  # type: ignore[arg-type]
+            if message["message_id"] == params.get("message_id"):
+                return message
+        raise BadRequest("message to edit not found")
 
     def _m_answerInlineQuery(self, params: dict[str, Any]) -> bool:
         results = params.get("results", [])
@@ -397,6 +442,10 @@ class FakeBotAPI:
             visible = parse_html(text) if content.get("parse_mode") == "HTML" else text
             if not visible.strip() or utf16_len(visible) > MAX_TEXT_LENGTH:
                 raise BadRequest("MESSAGE_TEXT_INVALID")
+            _check_markup(result.get("reply_markup"))
+        button = params.get("button")
+        if button is not None and not (button.get("text") and "start_parameter" in button):
+            raise BadRequest("BUTTON_INVALID")
         return True
 
     def _m_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
@@ -432,6 +481,26 @@ class FakeBotAPI:
         chat = {"id": user_id, "type": "private", "first_name": "Ann"}
         return {"message": self._message(chat, user_id, text, reply_to)}
 
+    def edited_update(self, message: dict, text: str) -> dict:
+        """The person edited ``message`` (one of theirs) to say ``text``."""
+        edited = {**message, "text": text, "edit_date": int(time.time())}
+        edited.pop("entities", None)
+        if entities := _entities(text):
+            edited["entities"] = entities
+        return {"edited_message": edited}
+
+    def photo_update(self, user_id: int, caption: str, chat: dict | None = None) -> dict:
+        """A photo with a caption, in a private chat (or ``chat``)."""
+        chat = chat or {"id": user_id, "type": "private", "first_name": "Ann"}
+        message = self._message(chat, user_id, "", None)
+        del message["text"]
+        message.pop("entities", None)
+        message["caption"] = caption
+        message["photo"] = [
+            {"file_id": "photo-1", "file_unique_id": "p1", "width": 90, "height": 90}
+        ]
+        return {"message": message}
+
     def group_update(
         self, chat_id: int, user_id: int, text: str, reply_to: dict | None = None
     ) -> dict:
@@ -459,6 +528,18 @@ class FakeBotAPI:
             }
         }
 
+    def inline_callback_update(self, user_id: int, inline_message_id: str, data: str) -> dict:
+        """A button under a message sent through inline mode: no message, an inline id."""
+        return {
+            "callback_query": {
+                "id": str(next(self._ids)),
+                "from": self.user(user_id),
+                "inline_message_id": inline_message_id,
+                "chat_instance": "test-inline",
+                "data": data,
+            }
+        }
+
     def numbered(self, update: dict) -> dict:
         """Give an update its update_id (for ``process_update``)."""
         return {"update_id": next(self._update_ids), **update}
@@ -477,6 +558,24 @@ class FakeBotAPI:
         self, chat_id: int, user_id: int, text: str, reply_to: dict | None = None
     ) -> dict:
         return (await self.push(self.group_update(chat_id, user_id, text, reply_to)))["message"]
+
+    async def edited(self, message: dict, text: str) -> dict:
+        return (await self.push(self.edited_update(message, text)))["edited_message"]
+
+    async def photo(self, user_id: int, caption: str) -> dict:
+        return (await self.push(self.photo_update(user_id, caption)))["message"]
+
+    async def post_webhook(self, url: str, update: dict, secret: str | None = None) -> int:
+        """POST an update to a webhook, as Telegram would (with ``secret`` as the
+        X-Telegram-Bot-Api-Secret-Token header); the HTTP status."""
+        import aiohttp
+
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret is not None else {}
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, json=self.numbered(update), headers=headers) as response,
+        ):
+            return response.status
 
     async def inline(self, user_id: int, query: str) -> str:
         return (await self.push(self.inline_update(user_id, query)))["inline_query"]["id"]
@@ -602,6 +701,10 @@ def _check_markup(markup: dict[str, Any] | None) -> None:
                 raise BadRequest("BUTTON_DATA_INVALID")
             if data is None and "url" not in button and "switch_inline_query" not in button:
                 raise BadRequest("BUTTON_TYPE_INVALID")
+            if "url" in button and not re.match(r"^(https?|tg)://", button["url"]):
+                raise BadRequest("BUTTON_URL_INVALID")
+            if not button.get("text"):
+                raise BadRequest("BUTTON_TEXT_EMPTY")
 
 
 def _entities(text: str) -> list[dict[str, Any]]:

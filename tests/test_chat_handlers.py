@@ -58,13 +58,14 @@ def knowledge(tmp_path: Path) -> Path:
 
 
 @pytest_asyncio.fixture
-async def app(api: FakeBotAPI, knowledge: Path) -> AsyncIterator[Application]:
+async def app(api: FakeBotAPI, knowledge: Path, tmp_path: Path) -> AsyncIterator[Application]:
     settings = Settings(
         token=TOKEN,
         knowledge_dir=knowledge,
         base_url=api.base_url,
         admin_ids=frozenset({ADMIN}),
         questions_per_minute=3,
+        data_dir=tmp_path / "data",
     )
     application = chat.build_application(settings, Service.open(knowledge, questions_per_minute=3))
     await application.initialize()
@@ -87,11 +88,12 @@ async def test_question_rate_limit_warns_once_then_stays_quiet(app, api) -> None
     for _ in range(5):
         await feed(app, api, api.group_update(-1, 11, "/ask Gadgetron unit 3"))
     sent = texts(api, -1)
-    assert len(sent) == 4  # three answers, one warning, then silence
-    assert all("gadgetron-unit-3" in t for t in sent[:3])
-    assert "please wait" in sent[3]
+    assert len(sent) == 4  # three answers, one notice, then silence
+    assert all("Gadgetron unit 3 was seen" in t for t in sent[:3])
+    assert "limit of 3 questions and button presses a minute" in sent[3]
+    assert "You can ask again in" in sent[3] and "UTC" in sent[3]
     await feed(app, api, api.group_update(-1, 12, "/ask Gadgetron unit 3"))  # others still may
-    assert "gadgetron-unit-3" in texts(api, -1)[-1]
+    assert "Gadgetron unit 3 was seen" in texts(api, -1)[-1]
     assert app.bot_data["service"].stats().rate_limited == 2
 
 
@@ -106,23 +108,33 @@ async def test_handler_exception_is_logged_and_apologised_for(app, api, monkeypa
     assert "index exploded" in caplog.text
     monkeypatch.undo()
     await feed(app, api, api.private_update(21, "Gadgetron unit 1"))  # still running
-    assert "gadgetron-unit-1" in texts(api, 21)[-1]
+    assert "Gadgetron unit 1 was seen" in texts(api, 21)[-1]
 
 
-async def test_more_results_button(app, api) -> None:
+async def test_more_results_button_sends_them_once_in_one_message(app, api) -> None:
     await feed(app, api, api.private_update(31, "Gadgetron Port Bellamy"))
     [answer] = api.sends_to(31)
     rows = answer.params["reply_markup"]["inline_keyboard"]
-    more = rows[-1][0]
-    assert more["text"].startswith("More results (+")
-    shown = {b["callback_data"].removeprefix("src:") for row in rows[:-1] for b in row}
-    assert len(shown) == 6
+    assert [b["text"] for b in rows[-1]] == ["👍", "👎 Wrong answer"]
+    [more] = rows[-2]
+    assert more["text"] == "More results (+6)"
+    sources = [b for row in rows[:-2] for b in row]
+    assert len(sources) == 6 and all(len(row) <= 2 for row in rows[:-2])
+    shown = {b["callback_data"].removeprefix("src:") for b in sources}
 
     await feed(app, api, api.callback_update(31, answer.result, more["callback_data"]))
     assert api.find("answerCallbackQuery")
-    extra = texts(api, 31)[-1]
-    listed = {line.split("[")[-1].rstrip("]") for line in extra.splitlines() if "[" in line}
-    assert listed and not listed & shown
+    [extra] = api.sends_to(31)[1:]  # one message
+    assert extra.params["reply_parameters"]["message_id"] == answer.result["message_id"]
+    listed = {n for n in range(1, 13) if f"Observer {n}:" in parse_html(extra.text)}
+    assert len(listed) == 6 and not {f"gadgetron-unit-{n}" for n in listed} & shown
+    # The button goes away; a second press (an old client) sends nothing again.
+    [edit] = api.find("editMessageReplyMarkup")
+    left = [b["text"] for row in edit.params["reply_markup"]["inline_keyboard"] for b in row]
+    assert not any(t.startswith("More results") for t in left) and "👍" in left
+    await feed(app, api, api.callback_update(31, answer.result, more["callback_data"]))
+    assert len(api.sends_to(31)) == 2
+    assert "already" in api.find("answerCallbackQuery")[-1].params["text"]
 
 
 async def test_expired_more_button_says_so(app, api) -> None:
@@ -130,7 +142,7 @@ async def test_expired_more_button_says_so(app, api) -> None:
     message = api.sends_to(32)[0].result
     await feed(app, api, api.callback_update(32, message, "more:gone"))
     [call] = api.find("answerCallbackQuery")
-    assert "expired" in call.params["text"]
+    assert "expired" in call.params["text"] and call.params["show_alert"]
 
 
 async def test_inline_query_returns_at_most_ten_results(app, api) -> None:
@@ -150,9 +162,9 @@ async def test_unknown_command_in_private_points_to_help(app, api) -> None:
     assert "/help" in texts(api, 52)[0]
 
 
-async def test_start_with_unknown_payload_shows_help(app, api) -> None:
+async def test_start_with_unknown_payload_greets(app, api) -> None:
     await feed(app, api, api.private_update(53, "/start qnotatoken"))
-    assert "/claim" in texts(api, 53)[0]
+    assert texts(api, 53)[0] == parse_html(messages_module.start_html())
 
 
 async def test_group_ignores_mentions_of_others_and_replies_to_others(app, api) -> None:
@@ -166,7 +178,7 @@ async def test_group_ignores_mentions_of_others_and_replies_to_others(app, api) 
 async def test_group_mention_is_answered_without_the_mention(app, api) -> None:
     await feed(app, api, api.group_update(-3, 63, f"@{api.username} Gadgetron unit 2?"))
     [text] = texts(api, -3)
-    assert text.startswith("Gadgetron unit 2?") and "gadgetron-unit-2" in text
+    assert text.startswith("Gadgetron unit 2?") and "Gadgetron unit 2 was seen" in text
 
 
 async def test_reload_and_stats_are_for_admins_by_id_only(app, api) -> None:
@@ -205,7 +217,7 @@ async def test_reload_report_lists_changes_and_trims_problems(app, api, knowledg
     assert "more" in visible.splitlines()[-1]
     assert utf16_len(visible) <= 4096
     await feed(app, api, api.private_update(81, "Gadgetron unit 99"))
-    assert "gadgetron-unit-99" in texts(api, 81)[0]  # the last good index stays live
+    assert "Gadgetron unit 99 was seen" in texts(api, 81)[0]  # the last good index stays live
 
 
 # --- service ------------------------------------------------------------------------------------

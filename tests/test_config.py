@@ -45,6 +45,34 @@ def test_settings_from_environment() -> None:
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_ADMIN_IDS": "12,@boss"}, "not a numeric"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": "localhost"}, "http(s) URL"),
         ({"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_PORT": "http"}, "whole number"),
+        (
+            {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_URL": "https://bot.example.org/hook"},
+            "export BOT_WEBHOOK_SECRET=",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "BOT_WEBHOOK_URL": "http://bot.example.org/hook",
+                "BOT_WEBHOOK_SECRET": "s3cret",
+            },
+            "must be an https URL",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "BOT_WEBHOOK_URL": "https://bot.example.org/",
+                "BOT_WEBHOOK_SECRET": "s3cret",
+            },
+            "needs a path",
+        ),
+        (
+            {
+                "TELEGRAM_BOT_TOKEN": TOKEN,
+                "BOT_WEBHOOK_URL": "https://bot.example.org/hook",
+                "BOT_WEBHOOK_SECRET": "not secret!",
+            },
+            "BOT_WEBHOOK_SECRET may hold only",
+        ),
     ],
 )
 def test_settings_errors_are_one_line(env: dict[str, str], message: str) -> None:
@@ -109,3 +137,21 @@ def test_cache_folder_is_chosen_once_for_every_command() -> None:
     assert settings.cache_dir is None
     settings = load_settings(args(), {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_CACHE_DIR": "/e"})
     assert settings.cache_dir == Path("/e")
+
+
+def test_webhook_with_https_and_a_secret_is_accepted() -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN, "BOT_WEBHOOK_SECRET": "s3cret-token"}
+    settings = load_settings(args(webhook_url="https://bot.example.org/telegram"), env)
+    assert settings.webhook_path == "telegram" and settings.secret_token == "s3cret-token"
+    assert "s3cret-token" not in repr(settings)
+
+
+def test_data_dir_defaults_to_a_per_user_data_folder(tmp_path: Path) -> None:
+    env = {"TELEGRAM_BOT_TOKEN": TOKEN}
+    assert load_settings(args(), {**env, "XDG_DATA_HOME": str(tmp_path)}).data_dir == (
+        tmp_path / "claimbot"
+    )
+    assert load_settings(args(), {**env, "HOME": str(tmp_path)}).data_dir.name == "claimbot"
+    chosen = {**env, "BOT_DATA_DIR": str(tmp_path / "d")}
+    assert load_settings(args(), chosen).data_dir == tmp_path / "d"
+    assert load_settings(args(data_dir=tmp_path / "cli"), chosen).data_dir == tmp_path / "cli"

@@ -2,6 +2,11 @@
 
 Only wiring: what each handler does is in :mod:`bot.chat.handlers`. Runs until
 SIGINT or SIGTERM; SIGHUP reloads the knowledge base like ``/reload``.
+
+Updates are handled concurrently, except that the updates of one chat are
+handled one after another, in the order they came (:class:`ChatOrder`): a
+slow chat never holds up the others, and answers in a chat never overtake
+each other.
 """
 
 from __future__ import annotations
@@ -10,7 +15,9 @@ import argparse
 import asyncio
 import logging
 import signal
+import sqlite3
 import sys
+from collections.abc import Awaitable
 from typing import Any
 
 from telegram import (
@@ -24,6 +31,7 @@ from telegram import (
 from telegram.error import InvalidToken, TelegramError
 from telegram.ext import (
     Application,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     CommandHandler,
     Defaults,
@@ -33,11 +41,14 @@ from telegram.ext import (
 )
 
 from bot.chat import handlers
-from bot.chat.buttons import MORE_PREFIX, SOURCE_PREFIX, Memory
-from bot.chat.filters import MENTIONS_ME, NEW_TEXT, REPLIES_TO_ME
+from bot.chat.buttons import FEEDBACK_PREFIX, MORE_PREFIX, SOURCE_PREFIX
+from bot.chat.feedback import FeedbackStore
+from bot.chat.filters import MENTIONS_ME, REPLIES_TO_ME, WORDS
 from bot.chat.logs import setup_logging
+from bot.chat.messages import DESCRIPTION, SHORT_DESCRIPTION
 from bot.chat.retry import FLOOD_RETRIES, PatientRateLimiter
 from bot.chat.service import Service
+from bot.chat.store import Store
 from bot.config import Settings, load_settings
 from bot.errors import KnowledgeError, SettingsError
 from bot.search.vectors import load_model_or_none
@@ -47,17 +58,66 @@ log = logging.getLogger(__name__)
 #: The Application as built here: PTB's default context and data types.
 App = Application[Any, Any, Any, Any, Any, Any]
 
-#: Updates the bot asks Telegram for.
-ALLOWED_UPDATES = [Update.MESSAGE, Update.INLINE_QUERY, Update.CALLBACK_QUERY]
+#: Updates the bot asks Telegram for (edited messages: an edited question is answered again).
+ALLOWED_UPDATES = [
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.INLINE_QUERY,
+    Update.CALLBACK_QUERY,
+]
+#: At most this many updates are handled at once.
+CONCURRENT_UPDATES = 256
 
 
-def build_application(settings: Settings, service: Service) -> App:
-    """The Application with every handler, the rate limiter and concurrent updates."""
+class ChatOrder(BaseUpdateProcessor):
+    """Concurrent updates, but one chat's updates one at a time, in arrival order.
+
+    The Application starts one task per update in the order updates arrive; each
+    task waits here on its chat's lock, and asyncio locks are first come, first
+    served. Inline queries (no chat) run at once.
+    """
+
+    def __init__(self, max_concurrent_updates: int = CONCURRENT_UPDATES) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._waiting: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._waiting[chat.id] = self._waiting.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._waiting[chat.id] -= 1
+            if not self._waiting[chat.id]:  # forget idle chats
+                del self._waiting[chat.id]
+                del self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+def build_application(
+    settings: Settings, service: Service, feedback: FeedbackStore | None = None
+) -> App:
+    """The Application with every handler, the rate limiter and per-chat ordered updates.
+
+    ``feedback``: the store of answers and verdicts (default: opened in
+    ``settings.data_dir``).
+    """
     builder = (
         Application.builder()
         .token(settings.token)
         .rate_limiter(PatientRateLimiter(max_retries=FLOOD_RETRIES))
-        .concurrent_updates(True)
+        .concurrent_updates(ChatOrder())
         .defaults(Defaults(link_preview_options=LinkPreviewOptions(is_disabled=True)))
         .read_timeout(15)
         .write_timeout(15)
@@ -70,26 +130,36 @@ def build_application(settings: Settings, service: Service) -> App:
     app = builder.build()
     app.bot_data["service"] = service
     app.bot_data["settings"] = settings
-    app.bot_data["memory"] = Memory()
+    app.bot_data["feedback"] = feedback or FeedbackStore(Store.open(settings.data_dir))
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
     new = filters.UpdateType.MESSAGE
     app.add_handler(CommandHandler("start", handlers.start, filters=new))
     app.add_handler(CommandHandler("help", handlers.help_command, filters=new))
-    app.add_handler(CommandHandler("ask", handlers.ask_command, filters=new))
+    # An edited /ask is asked again, like an edited question in a private chat.
+    app.add_handler(
+        CommandHandler("ask", handlers.ask_command, filters=filters.UpdateType.MESSAGES)
+    )
     app.add_handler(CommandHandler("claim", handlers.claim_command, filters=new))
     app.add_handler(CommandHandler("reload", handlers.reload_command, filters=new))
     app.add_handler(CommandHandler("stats", handlers.stats_command, filters=new))
-    chatter = NEW_TEXT & ~filters.COMMAND
+    app.add_handler(CommandHandler("feedback", handlers.feedback_command, filters=new))
+    chatter = WORDS & ~filters.COMMAND
     app.add_handler(MessageHandler(chatter & private, handlers.private_text))
-    app.add_handler(MessageHandler(NEW_TEXT & private & filters.COMMAND, handlers.unknown_command))
     app.add_handler(
-        MessageHandler(chatter & groups & (REPLIES_TO_ME | MENTIONS_ME), handlers.group_question)
+        MessageHandler(new & filters.TEXT & private & filters.COMMAND, handlers.unknown_command)
+    )
+    app.add_handler(
+        MessageHandler(
+            chatter & new & groups & (REPLIES_TO_ME | MENTIONS_ME), handlers.group_question
+        )
     )
     app.add_handler(InlineQueryHandler(handlers.inline_query))
     app.add_handler(CallbackQueryHandler(handlers.source_button, pattern=f"^{SOURCE_PREFIX}"))
     app.add_handler(CallbackQueryHandler(handlers.more_button, pattern=f"^{MORE_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(handlers.feedback_button, pattern=f"^{FEEDBACK_PREFIX}"))
+    app.add_handler(CallbackQueryHandler(handlers.unknown_button))  # every press is answered
     app.add_error_handler(handlers.on_error)
     return app
 
@@ -109,6 +179,7 @@ ADMIN_COMMANDS = [
     *PRIVATE_COMMANDS,
     BotCommand("reload", "Re-read the knowledge base"),
     BotCommand("stats", "Records, reloads, questions answered"),
+    BotCommand("feedback", "The latest verdicts of readers"),
 ]
 
 
@@ -124,6 +195,11 @@ async def register_commands(app: App, settings: Settings) -> None:
             await app.bot.set_my_commands(commands, scope=scope)
         except TelegramError as exc:  # e.g. an admin who never opened a chat with the bot
             log.warning("Could not register the command menu for %s: %s", scope.type, exc)
+    try:
+        await app.bot.set_my_description(DESCRIPTION)
+        await app.bot.set_my_short_description(SHORT_DESCRIPTION)
+    except TelegramError as exc:
+        log.warning("Could not set the bot's description: %s", exc)
 
 
 async def reload_on_signal(service: Service) -> None:
@@ -135,9 +211,9 @@ async def reload_on_signal(service: Service) -> None:
             log.warning("  %s", problem)
 
 
-async def serve(settings: Settings, service: Service) -> int:
+async def serve(settings: Settings, service: Service, feedback: FeedbackStore) -> int:
     """Run until SIGINT/SIGTERM: polling, or a webhook when one is configured."""
-    app = build_application(settings, service)
+    app = build_application(settings, service, feedback)
     try:
         await app.initialize()
     except InvalidToken:  # its message holds the token: say it in our own words
@@ -174,17 +250,24 @@ async def serve(settings: Settings, service: Service) -> int:
                 allowed_updates=ALLOWED_UPDATES,
             )
             mode = f"webhook on {settings.listen}:{settings.port}/{settings.webhook_path}"
+            if settings.listen in ("0.0.0.0", "::"):
+                log.warning(
+                    "The webhook listens on all interfaces (%s): only the secret token keeps "
+                    "forged updates out; listen on 127.0.0.1 behind the HTTPS proxy instead",
+                    settings.listen,
+                )
         else:
             await updater.start_polling(
                 allowed_updates=ALLOWED_UPDATES, error_callback=handlers.on_polling_error
             )
             mode = "long polling"
         log.info(
-            "Bot @%s is running (%s) with %d records from %s",
+            "Bot @%s is running (%s) with %d records from %s; data in %s",
             app.bot.username,
             mode,
             len(service.knowledge.records),
             service.folder,
+            settings.data_dir,
         )
         await stop.wait()
         log.info("Stopping")
@@ -197,6 +280,7 @@ async def serve(settings: Settings, service: Service) -> int:
         if app.running:
             await app.stop()
         await app.shutdown()
+        feedback.store.close()
     return 0
 
 
@@ -208,6 +292,14 @@ def main(args: argparse.Namespace | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     setup_logging(settings)
+    try:
+        feedback = FeedbackStore(Store.open(settings.data_dir))
+    except (OSError, sqlite3.Error) as exc:
+        print(
+            f"error: cannot open the data folder {settings.data_dir} (BOT_DATA_DIR): {exc}",
+            file=sys.stderr,
+        )
+        return 1
     embedder = load_model_or_none(settings.embedding_model)
     try:
         service = Service.open(
@@ -222,7 +314,7 @@ def main(args: argparse.Namespace | None = None) -> int:
             print(f"  {problem}", file=sys.stderr)
         return 1
     try:
-        return asyncio.run(serve(settings, service))
+        return asyncio.run(serve(settings, service, feedback))
     except KeyboardInterrupt:
         return 130
     except Exception:

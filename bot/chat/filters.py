@@ -1,4 +1,5 @@
-"""Which group messages are meant for the bot: replies to it and @mentions of it."""
+"""Which messages are meant for the bot: replies to it and @mentions of it, in a text
+or in a photo's or document's caption."""
 
 from __future__ import annotations
 
@@ -12,10 +13,7 @@ class _MentionsMe(filters.MessageFilter):
 
     def filter(self, message: Message) -> bool:
         username = (message.get_bot().username or "").lower()
-        return any(
-            value.lower() == f"@{username}"
-            for value in message.parse_entities([MessageEntity.MENTION]).values()
-        )
+        return any(value.lower() == f"@{username}" for value in _mentions(message))
 
 
 class _RepliesToMe(filters.MessageFilter):
@@ -26,16 +24,29 @@ class _RepliesToMe(filters.MessageFilter):
         return bool(replied and replied.from_user and replied.from_user.id == message.get_bot().id)
 
 
+def _mentions(message: Message) -> list[str]:
+    if message.text is not None:
+        return list(message.parse_entities([MessageEntity.MENTION]).values())
+    return list(message.parse_caption_entities([MessageEntity.MENTION]).values())
+
+
 MENTIONS_ME = _MentionsMe()
 REPLIES_TO_ME = _RepliesToMe()
 NEW_TEXT = filters.UpdateType.MESSAGE & filters.TEXT
+#: A new or edited message with text, or a photo or document with a caption.
+WORDS = filters.UpdateType.MESSAGES & (filters.TEXT | filters.CAPTION)
+
+
+def text_of(message: Message) -> str:
+    """What a message says: its text, or its caption."""
+    return message.text or message.caption or ""
 
 
 def without_mention(message: Message) -> str:
-    """The message's text with this bot's @mention taken out: the question itself."""
+    """The message's text (or caption) without this bot's @mention: the question itself."""
     username = f"@{message.get_bot().username}".lower()
-    question = message.text or ""
-    for value in message.parse_entities([MessageEntity.MENTION]).values():
+    question = text_of(message)
+    for value in _mentions(message):
         if value.lower() == username:
             question = question.replace(value, " ")
     return question.strip()

@@ -14,14 +14,17 @@ the HTML it comes from, so a chunk that fits by this count always fits.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from telegram.constants import MessageLimit
 
 from bot.answer.model import Answer, Citation, clip, short_claimant, shows_claim
 from bot.answer.render import marked_snippet, notes_after, record_fields
+from bot.chat.feedback import Entry
 from bot.chat.service import ReloadResult, Stats
 from bot.knowledge.loader import KnowledgeBase
 from bot.knowledge.schema import Record
@@ -179,27 +182,77 @@ def claim_pointer(answer: Answer) -> str:
 # --- Answers ----------------------------------------------------------------------------------
 
 
-def citation_html(citation: Citation, *, short: bool = False, claim: bool = True) -> str:
-    """One cited line, Telegram HTML: date, short claimant, the claim (unless
-    ``claim`` is false), notes, the record id; then its quote in an expandable
-    blockquote unless ``short`` (groups, inline)."""
-    said = f": {e(citation.claim)}" if claim or short else ""
+#: A private bullet's claim is clipped to this many characters, its quote to SNIPPET_CHARS:
+#: six records then fit a phone screen or two (about 1,200 characters).
+CLAIM_CHARS = 90
+SNIPPET_CHARS = 115
+#: Notes ("denied by Iran …") after a bullet are clipped to this many characters.
+NOTE_CHARS = 60
+#: A claimant in a bullet or a label is cut at its first comma and to this length.
+CLAIMANT_CHARS = 32
+#: A group answer lists this many records (the rest are in the private chat).
+GROUP_CITATIONS = 3
+GROUP_CLAIM_CHARS = 90
+GROUP_QUESTION_CHARS = 120
+#: Button labels and inline titles are clipped to these many characters.
+LABEL_CHARS = 28
+TITLE_CHARS = 48
+
+
+_BRACKETED_ID = re.compile(r"\s*\[[^\]]*\]")
+
+
+def brief_claimant(claimant: str) -> str:
+    """The claimant, short: no curator's parenthetical, cut at its first comma.
+
+    "Unattributed, in the context of the June 2023 US intelligence report" → "Unattributed".
+    """
+    short = short_claimant(claimant).split(",")[0].strip() or claimant
+    return clip(short, CLAIMANT_CHARS)
+
+
+def brief_notes(citation: Citation) -> str:
+    """A citation's notes without the record ids in brackets: "denied by Iran (February 2023)"."""
+    return _BRACKETED_ID.sub("", notes_after(citation)).strip(" —")
+
+
+def clipped_snippet(citation: Citation, limit: int = SNIPPET_CHARS) -> Citation:
+    """The citation with its snippet cut to ``limit`` characters at a word (marks kept)."""
+    snippet = citation.snippet
+    if len(snippet) <= limit:
+        return citation
+    cut = snippet.rfind(" ", 0, limit - 1)
+    cut = cut if cut > limit // 2 else limit - 1
+    marks = tuple((a, b) for a, b in citation.marks if b <= cut)
+    return replace(citation, snippet=snippet[:cut].rstrip(" ,;:") + "…", marks=marks)
+
+
+def citation_html(
+    citation: Citation, *, short: bool = False, claim: bool = True, ids: bool = False
+) -> str:
+    """One cited line, Telegram HTML: date, short claimant, the claim (clipped; not
+    when ``claim`` is false, as the lead or the quote already says it), notes;
+    with ``ids`` the record id; then its quote in an expandable blockquote unless
+    ``short`` (groups)."""
+    limit = GROUP_CLAIM_CHARS if short else CLAIM_CHARS
+    said = f": {e(clip(citation.claim, limit))}" if claim else ""
+    notes = notes_after(citation).strip(" —") if ids else brief_notes(citation)
+    note = f" <i>— {e(clip(notes, NOTE_CHARS))}</i>" if notes else ""
+    rid = f" <code>[{e(citation.claim_id)}]</code>" if ids else ""
     line = (
-        f"• <b>{e(citation.date_text)}</b> — {e(short_claimant(citation.claimant))}{said}"
-        f" <code>[{e(citation.claim_id)}]</code><i>{e(notes_after(citation))}</i>"
+        f"• <b>{e(citation.date_text)}</b> — {e(brief_claimant(citation.claimant))}"
+        f"{said}{rid}{note}"
     )
     if short:
         return line
-    snippet = marked_snippet(citation, lambda w: f"<b>{e(w)}</b>", e)
+    snippet = marked_snippet(clipped_snippet(citation), lambda w: f"<b>{e(w)}</b>", e)
     return f"{line}\n<blockquote expandable>{snippet}</blockquote>"
 
 
-def answer_html(answer: Answer, *, short: bool = False) -> str:
-    """The answer as Telegram HTML. ``short``: for groups and inline, no snippets."""
+def answer_html(answer: Answer) -> str:
+    """A private answer: the lead once, one line per record with its quote folded."""
     lines = [f"<b>{e(answer.lead)}</b>" if answer.found else e(answer.lead)]
-    lines += [
-        citation_html(c, short=short, claim=shows_claim(answer, c)) for c in answer.citations
-    ]
+    lines += [citation_html(c, claim=shows_claim(answer, c)) for c in answer.citations]
     if answer.more:
         lines.append(f"<i>+{answer.more} more matching records</i>")
     lines += [f"Source: “{e(s)}”" for s in answer.sources]
@@ -207,36 +260,39 @@ def answer_html(answer: Answer, *, short: bool = False) -> str:
 
 
 def record_html(record: Record, knowledge: KnowledgeBase | None = None) -> str:
-    """A whole record, Telegram HTML, for ``/claim ID``."""
+    """A whole record, Telegram HTML, for ``/claim ID`` and the record buttons."""
     lines = [f"<code>[{e(record.id)}]</code>"]
     lines += [f"<b>{e(k)}:</b> {e(v)}" for k, v in record_fields(record, knowledge)]
     return "\n".join(lines)
 
 
-def quoted_question(question: str) -> str:
-    return f"<blockquote>{e(clip(question, QUOTE_CHARS))}</blockquote>"
+def quoted_question(question: str, limit: int = QUOTE_CHARS) -> str:
+    return f"<blockquote>{e(clip(question, limit))}</blockquote>"
 
 
 def group_answer_html(answer: Answer) -> str:
-    """A short group answer: the question quoted, the lead, one line per citation."""
-    body = fit(
-        answer_html(answer, short=True),
-        claim_pointer(answer),
-        MessageLimit.MAX_TEXT_LENGTH - size(quoted_question(answer.question)) - 1,
-    )
-    return f"{quoted_question(answer.question)}\n{body}"
+    """A short group answer (under about 600 characters): the question quoted, the
+    lead, a few records on one line each; the rest is behind "Details"."""
+    lines = [quoted_question(answer.question, GROUP_QUESTION_CHARS)]
+    lines.append(f"<b>{e(answer.lead)}</b>" if answer.found else e(answer.lead))
+    shown = answer.citations[:GROUP_CITATIONS]
+    lines += [citation_html(c, short=True, claim=shows_claim(answer, c)) for c in shown]
+    rest = len(answer.citations) - len(shown) + answer.more
+    if rest:
+        lines.append(f"<i>+{rest} more in a private chat</i>")
+    return "\n".join(lines)
 
 
 def inline_answer_html(question: str, citation: Citation) -> str:
     """The message an inline result sends: the question and one cited record."""
-    text = f"<b>Q:</b> {e(clip(question, QUOTE_CHARS))}\n{citation_html(citation)}" + (
+    text = f"<b>Q:</b> {e(clip(question, QUOTE_CHARS))}\n{citation_html(citation, ids=True)}" + (
         f"\nSource: “{e(citation.source)}”" if citation.source else ""
     )
     return fit(text, f"<i>Send /claim {e(citation.claim_id)} to the bot for the whole record.</i>")
 
 
 def inline_title(citation: Citation) -> str:
-    return f"{citation.date_text} — {citation.claimant}"
+    return clip(f"{citation.date_text} — {brief_claimant(citation.claimant)}", TITLE_CHARS)
 
 
 def inline_description(citation: Citation) -> str:
@@ -244,8 +300,29 @@ def inline_description(citation: Citation) -> str:
 
 
 def more_html(citations: Iterable[Citation]) -> str:
+    """The further records of "More results", as one message."""
     lines = [citation_html(c) for c in citations]
-    return "\n".join(lines) if lines else "No more matching records."
+    if not lines:
+        return "No more matching records."
+    return fit("\n".join(lines), "<i>Trimmed to fit Telegram: ask a narrower question.</i>")
+
+
+# --- Button labels (plain text) ---------------------------------------------------------------
+
+
+def source_label(citation: Citation) -> str:
+    """A source button: date and short claimant, e.g. "Jun 2023 · US intelligence"."""
+    return clip(f"{citation.date_text} · {brief_claimant(citation.claimant)}", LABEL_CHARS)
+
+
+def more_label(more: int) -> str:
+    return f"More results (+{more})"
+
+
+FEEDBACK_UP = "👍"
+FEEDBACK_DOWN = "👎 Wrong answer"
+DETAILS_LABEL = "Details in a private chat"
+INLINE_HINT_LABEL = "Type a question, e.g. When was the drone factory reported?"
 
 
 # --- Admin ------------------------------------------------------------------------------------
@@ -329,6 +406,7 @@ def stats_html(stats: Stats) -> str:
 
 APOLOGY = "Sorry, something went wrong while answering. Please try again in a moment."
 NOT_ADMIN = "Sorry, only the bot's admins can do that."
+PRIVATE_ONLY = "Use this in a private chat with the bot."
 ASK_HINT = (
     "Ask me a question after the command, e.g.\n"
     "<code>/ask When was the drone factory reported?</code>"
@@ -336,12 +414,47 @@ ASK_HINT = (
 CLAIM_HINT = "Send <code>/claim ID</code> with a record id, as shown in brackets in answers."
 UNKNOWN_COMMAND = "I don't know that command. Try /help."
 BUTTON_EXPIRED = "This button has expired; please ask again."
+MORE_ALREADY_SENT = "Those results are already above."
 RECORD_TRIMMED = "<i>Trimmed: the record is longer than Telegram allows; see its source file.</i>"
-EXAMPLES = (
-    "• When was the drone factory reported?\n"
-    "• Who said Iran supplies drones to Russia?\n"
-    "• Shahed drones"
+EXAMPLE_QUESTIONS = (
+    "When was the drone factory reported?",
+    "Who said Iran supplies drones to Russia?",
 )
+EXAMPLES = "\n".join(f"• {q}" for q in (*EXAMPLE_QUESTIONS, "Shahed drones"))
+
+#: Shown in the bot's profile and before a person's first message (plain text).
+DESCRIPTION = (
+    "I answer questions from curated claim records. Every answer cites dated records "
+    "and their sources; when no record fits, I say so. Tell me when an answer is wrong: "
+    "the curators read it."
+)
+SHORT_DESCRIPTION = "Cited, dated answers from curated claim records."
+
+THANKS_UP = "Thanks! Glad it helped."
+THANKS_CHANGED = "Thanks: your verdict is changed."
+THANKS_DOWN_INLINE = "Thanks: the curators will look at it."
+WHAT_WAS_WRONG = (
+    "Thanks for telling us. <b>What was wrong?</b> Reply to this message in one line "
+    "(optional): the curators read it."
+)
+COMMENT_THANKS = "Thanks: passed on to the curators."
+INLINE_NOTHING_LABEL = "No claim records about that. How to ask"
+
+
+def what_was_wrong_html(user_id: int, first_name: str, *, group: bool) -> str:
+    """The prompt after 👎; in a group it names the person it asks."""
+    if not group:
+        return WHAT_WAS_WRONG
+    return f'<a href="tg://user?id={user_id}">{e(first_name)}</a>: {WHAT_WAS_WRONG}'
+
+
+def start_html() -> str:
+    """/start: a greeting and two example questions."""
+    examples = "\n".join(f"• <code>{e(q)}</code>" for q in EXAMPLE_QUESTIONS)
+    return (
+        "Hello! Ask me about the claims in my records and I answer with dated, "
+        f"cited sources. Try:\n{examples}\n\n/help tells you more."
+    )
 
 
 def help_html(bot_username: str | None, *, group: bool, admin: bool) -> str:
@@ -357,23 +470,66 @@ def help_html(bot_username: str | None, *, group: bool, admin: bool) -> str:
     body = (
         "I answer questions from curated claim records. Every answer cites its "
         "records with their dates and sources; when no record fits, I say so.\n\n"
-        "Just send me a question, for example:\n"
+        "Just send me a question (or a photo with the question as caption), for example:\n"
         f"{e(EXAMPLES)}\n\n"
+        "Tap a quote to unfold it. The buttons under an answer open each record's "
+        "source, show more results, and let you say whether the answer was right: "
+        "👎 tells the curators what I got wrong. Edit your question and I answer again.\n\n"
         "<b>Commands</b>\n"
         "/ask QUESTION — ask (the same as sending the question)\n"
-        "/claim ID — a whole record with its source (IDs are shown in brackets)\n"
+        "/claim ID — a whole record with its source\n"
         "/help — this message\n\n"
         f"In groups: <code>/ask@{name} QUESTION</code>. In any chat: "
         f"<code>@{name} QUESTION</code>."
     )
     if admin:
-        body += "\n\n<b>Admin</b>\n/reload — re-read the knowledge base\n/stats — counters"
+        body += (
+            "\n\n<b>Admin</b>\n/reload — re-read the knowledge base\n/stats — counters\n"
+            "/feedback — the latest verdicts of readers"
+        )
     return body
 
 
 def no_record_html(claim_id: str) -> str:
+    if not claim_id:
+        return BUTTON_EXPIRED
     return f"I have no record with the id <code>{e(claim_id)}</code>."
 
 
-def rate_limited_html(wait: float) -> str:
-    return f"You are asking faster than I answer; please wait {wait:.0f} s."
+def rate_limited_text(limit: int, wait: float, now: dt.datetime | None = None) -> str:
+    """The quota notice (plain text: also a button alert)."""
+    at = (now or dt.datetime.now(dt.UTC)) + dt.timedelta(seconds=wait)
+    return (
+        f"You have reached the limit of {limit} questions and button presses a minute. "
+        f"You can ask again in {max(1, round(wait))} s (at {at:%H:%M:%S} UTC)."
+    )
+
+
+def rate_limited_html(limit: int, wait: float, now: dt.datetime | None = None) -> str:
+    return e(rate_limited_text(limit, wait, now))
+
+
+def feedback_html(entries: Sequence[Entry]) -> str:
+    """/feedback (admins): the latest verdicts, newest first."""
+    if not entries:
+        return "No feedback yet."
+    lines = [f"<b>Latest feedback</b> ({len(entries)}, newest first)"]
+    for entry in entries:
+        mark = "👍" if entry.verdict == "up" else "👎"
+        ids = ", ".join(f"<code>{e(i)}</code>" for i in entry.record_ids) or "no records"
+        comment = f"\n  “{e(entry.comment)}”" if entry.comment else ""
+        lines.append(
+            f"{mark} {entry.at:%Y-%m-%d %H:%M} · {e(entry.chat_type)} · user {entry.user_id}\n"
+            f"  <b>Q:</b> {e(clip(entry.question, 200))}\n  {ids}{comment}"
+        )
+    return fit("\n".join(lines), "<i>(trimmed: python -m bot feedback lists them all)</i>")
+
+
+def admin_alert_html(error: BaseException | None, update_id: int | None) -> str:
+    """The short private message admins get when a handler fails (no user data in it)."""
+    kind = type(error).__name__ if error is not None else "an error"
+    update = f" on update {update_id}" if update_id is not None else ""
+    return (
+        f"⚠️ <b>Handler error</b>{update}: {e(kind)}. The person got an apology; "
+        "the traceback is in the log. (At most one alert a minute.)"
+    )
