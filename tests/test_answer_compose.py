@@ -93,7 +93,7 @@ def test_denied_claim_is_shown_with_its_denial(index: Index) -> None:
     result = answer(index, "secret talks on a plant for kamikaze drones")
     talks = next(c for c in result.citations if c.claim_id.startswith("feb-2023-secret-talks"))
     assert any(n.startswith("Denied by Iran") for n in talks.notes)
-    assert "denied by Iran" in answer_text(result)
+    assert "Denied by Iran" in answer_text(result)
 
 
 def test_who_question_leads_with_the_claimant(index: Index) -> None:

@@ -158,3 +158,7 @@ def test_an_imported_fact_check_is_cited_when_asked_about(kb: Path, tmp_path: Pa
     answer = json.loads(result.stdout)
     assert answer["found"] is True
     assert record_id in [c["claim_id"] for c in answer["citations"]]
+    cited = next(c for c in answer["citations"] if c["claim_id"] == record_id)
+    assert cited["review"]["reviewer"] == "AFP" and cited["review"]["verdict"] == "Misleading"
+    assert cited["url"]  # the claim's appearance, or the review's page
+    assert "Rated Misleading by AFP, 2022-03-02" in answer["answer"]

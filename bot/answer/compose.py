@@ -27,6 +27,7 @@ from bot.answer.kinds import NUMBER, PLACE, Kind, question_kind
 from bot.answer.language import foreign_language
 from bot.answer.model import Answer, Citation, clip, short_claimant
 from bot.answer.snippets import best_snippet, marks
+from bot.knowledge.review import review_json, review_line
 from bot.knowledge.schema import Record, date_sort_key
 from bot.search.index import Hit, Index
 from bot.search.question import tidy
@@ -64,6 +65,9 @@ EMPTY_QUESTION = "Please ask a question in words, e.g. “When was the factory r
 def _notes(index: Index, record: Record) -> tuple[str, ...]:
     by_id = index.knowledge.by_id
     notes = []
+    rated = review_line(record)  # an imported fact-check's verdict comes first
+    if rated:
+        notes.append(rated)
     for other_id in record.denied_by:
         other = by_id.get(other_id)
         if other is not None:
@@ -72,7 +76,7 @@ def _notes(index: Index, record: Record) -> tuple[str, ...]:
         other = by_id.get(other_id)
         if other is not None:
             notes.append(f"Answers “{clip(other.claim, 90)}” [{other.id}]")
-    if record.status in ("denied", "disputed") and not record.denied_by:
+    if record.status in ("denied", "disputed") and not record.denied_by and not rated:
         notes.append(f"Status: {record.status}")
     return tuple(notes)
 
@@ -96,6 +100,7 @@ def cite(index: Index, hit: Hit) -> Citation:
         score=hit.score,
         notes=_notes(index, record),
         quote_repeats_claim=_repeats(index, record.claim, snippet),
+        review=review_json(record),
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.answer.kinds import Kind
 
@@ -35,6 +36,8 @@ class Citation:
     notes: tuple[str, ...] = ()
     #: The quote says the claim again nearly word for word: show it, not both.
     quote_repeats_claim: bool = False
+    #: An imported fact-check's review (verdict, rating, reviewer, date, url), if any.
+    review: dict[str, Any] | None = field(default=None, compare=False)
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -47,6 +50,7 @@ class Citation:
             "url": self.url,
             "publisher": self.publisher,
             "score": round(self.score, 6),
+            **({"review": self.review} if self.review else {}),
         }
 
 

@@ -29,8 +29,8 @@ def marked_snippet(
 
 
 def notes_after(citation: Citation) -> str:
-    """A citation's notes ("denied by Iran (February 2023) [id]"), to follow its id."""
-    return "".join(f" — {note[0].lower()}{note[1:]}" for note in citation.notes)
+    """A citation's notes ("Denied by Iran (February 2023) [id]"), to follow its id."""
+    return "".join(f" — {note}" for note in citation.notes)
 
 
 def citation_text(citation: Citation, *, claim: bool = True) -> str:
