@@ -275,3 +275,63 @@ def test_compare_finds_added_removed_edited(tmp_path: Path) -> None:
     assert changes.added == ("gadgetron-unit-4",)
     assert changes.removed == ("gadgetron-unit-1",)
     assert changes.edited == ("gadgetron-unit-3",)
+
+
+# --- quota, alerts, feedback ----------------------------------------------------------------------
+
+
+async def test_button_presses_share_the_question_quota(app, api) -> None:
+    await feed(app, api, api.private_update(91, "Gadgetron unit 4"))
+    [answer] = api.sends_to(91)
+    source = answer.params["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    for _ in range(3):  # the question and two presses use the quota of 3; the third is refused
+        await feed(app, api, api.callback_update(91, answer.result, source))
+    assert len(api.sends_to(91)) == 3  # the answer and two records
+    refused = api.find("answerCallbackQuery")[-1]
+    assert refused.params["show_alert"] is True
+    assert "limit of 3 questions and button presses a minute" in refused.params["text"]
+
+
+async def test_admins_get_one_short_alert_a_minute_on_handler_errors(
+    app, api, monkeypatch, caplog
+) -> None:
+    await feed(app, api, api.private_update(ADMIN, "/help"))  # the admin's chat exists
+
+    def broken(question: str, limit: int = 6) -> None:
+        raise RuntimeError("index exploded on the secret question")
+
+    monkeypatch.setattr(app.bot_data["service"], "ask", broken)
+    with caplog.at_level(logging.ERROR):
+        for user in (22, 23):
+            await feed(app, api, api.private_update(user, "Gadgetron unit 1"))
+    alerts = [t for t in texts(api, ADMIN) if "Handler error" in t]
+    assert len(alerts) == 1  # rate-limited: the second error sends none
+    assert "RuntimeError" in alerts[0] and "secret question" not in alerts[0]
+    assert texts(api, 23) == [messages_module.APOLOGY]
+
+
+async def test_a_group_reply_to_the_prompt_is_the_comment(app, api) -> None:
+    await feed(app, api, api.group_update(-4, 95, "/ask Gadgetron unit 5"))
+    [answer] = api.sends_to(-4)
+    down = answer.params["reply_markup"]["inline_keyboard"][-1][1]["callback_data"]
+    await feed(app, api, api.callback_update(95, answer.result, down))
+    prompt = api.sends_to(-4)[-1]
+    assert "What was wrong?" in parse_html(prompt.text)
+    assert 'href="tg://user?id=95"' in prompt.text  # it names who it asks
+    await feed(app, api, api.group_update(-4, 95, "wrong unit number", reply_to=prompt.result))
+    assert texts(api, -4)[-1] == messages_module.COMMENT_THANKS
+    [entry] = app.bot_data["feedback"].entries()
+    assert (entry.verdict, entry.comment, entry.chat_type) == (
+        "down",
+        "wrong unit number",
+        "supergroup",
+    )
+
+
+async def test_admin_commands_in_a_private_chat_of_a_non_admin_and_in_groups(app, api) -> None:
+    await feed(app, api, api.private_update(96, "/feedback"))
+    assert texts(api, 96) == [messages_module.NOT_ADMIN]
+    await feed(app, api, api.group_update(-6, ADMIN, "/feedback"))
+    assert texts(api, -6) == [messages_module.PRIVATE_ONLY]
+    await feed(app, api, api.private_update(ADMIN, "/feedback"))
+    assert texts(api, ADMIN) == ["No feedback yet."]
