@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -173,8 +173,13 @@ class Index:
             return self.lexical(terms, limit)
         pool = max(limit, FUSION_POOL)
         lexical = self.lexical(terms, pool) if terms else []
-        sims = self.vectors.similarities(self.vectors.question_vector(question))
-        semantic = np.argsort(-sims, kind="stable")[:pool].tolist()
+        vector = self.vectors.question_vector(question)
+        sims: Mapping[int, float] | np.ndarray
+        if self.vectors.ann is None:  # exact: every record's cosine
+            sims = self.vectors.similarities(vector)
+            semantic = np.argsort(-sims, kind="stable")[:pool].tolist()
+        else:  # approximate: the nearest records, and the cosines of the others fused
+            semantic = self.vectors.top_k(vector, pool)[0].tolist()
         fused: dict[int, float] = {}
         for rank, position in enumerate(h.position for h in lexical):
             fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
@@ -182,8 +187,11 @@ class Index:
             fused[position] = fused.get(position, 0.0) + 1.0 / (RRF_K + rank)
         by_position = {h.position: h for h in lexical}
         baseline = DELTA * sum(self.scorer.idf(t) or 0.0 for t in terms)
+        chosen = sorted(fused, key=lambda p: (-fused[p], p))[:limit]
+        if self.vectors.ann is not None:  # the chosen records' cosines alone
+            sims = dict(zip(chosen, self.vectors.similarity(vector, chosen).tolist(), strict=True))
         hits = []
-        for position in sorted(fused, key=lambda p: (-fused[p], p))[:limit]:
+        for position in chosen:
             hit = by_position.get(position)
             if hit is None:  # found by meaning alone: what of the question it holds
                 matched = self.scorer.matched(position, terms)

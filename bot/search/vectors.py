@@ -36,10 +36,13 @@ import numpy as np
 from bot.config import DEFAULT_MODEL, MODEL_ENV
 from bot.errors import ModelError
 from bot.knowledge.schema import Record
+from bot.search.ann import ANN_MIN_VECTORS, AnnIndex, ann_index, keys_of
 
 log = logging.getLogger(__name__)
 
 OFF = "off"
+#: Rows per block of the exact search's matrix-vector product.
+EXACT_BLOCK = 4096
 #: Records embedded per batch (fastembed's default is 256; smaller shows progress sooner).
 BATCH = 64
 
@@ -207,28 +210,52 @@ def record_key(record_json: bytes) -> bytes:
 
 
 class VectorIndex:
-    """Record vectors, row i for record i; exact cosine search."""
+    """Record vectors, row i for record i: exact cosine search over a float32 matrix,
+    or, above :data:`bot.search.ann.ANN_MIN_VECTORS`, an approximate index
+    (:class:`bot.search.ann.AnnIndex`) that holds them compactly instead."""
 
-    def __init__(self, embedder: Embedder, vectors: np.ndarray) -> None:
+    def __init__(
+        self, embedder: Embedder, vectors: np.ndarray, ann: AnnIndex | None = None
+    ) -> None:
         self.embedder = embedder
         self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.ann = ann
 
     def __len__(self) -> int:
-        return len(self.vectors)
+        return len(self.ann) if self.ann is not None else len(self.vectors)
 
     def question_vector(self, question: str) -> np.ndarray:
         vector: np.ndarray = self.embedder.embed([question])[0]
         return vector
 
     def similarities(self, vector: np.ndarray) -> np.ndarray:
-        """Cosine similarity of every record with ``vector``."""
+        """Cosine similarity of every record with ``vector`` (exact search only)."""
+        if self.ann is not None:
+            raise ValueError("an approximate index has no similarities for every record")
         if not len(self.vectors):
             return np.zeros(0, dtype=np.float32)
-        sims: np.ndarray = self.vectors @ vector
+        # Row blocks: one large product makes OpenBLAS start threads that, on a
+        # busy machine, cost more than the product itself.
+        sims = np.empty(len(self.vectors), dtype=np.float32)
+        for start in range(0, len(sims), EXACT_BLOCK):
+            np.dot(
+                self.vectors[start : start + EXACT_BLOCK],
+                vector,
+                out=sims[start : start + EXACT_BLOCK],
+            )
+        return sims
+
+    def similarity(self, vector: np.ndarray, positions: Sequence[int]) -> np.ndarray:
+        """Cosine similarity of ``vector`` with the records at ``positions``."""
+        if self.ann is not None:
+            return self.ann.similarity(vector, positions)
+        sims: np.ndarray = self.vectors[np.asarray(positions, dtype=np.int64)] @ vector
         return sims
 
     def top_k(self, vector: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(record positions, cosines), best first."""
+        if self.ann is not None:
+            return self.ann.top_k(vector, k)
         sims = self.similarities(vector)
         if not len(sims) or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
@@ -236,27 +263,6 @@ class VectorIndex:
         top = np.argpartition(-sims, k - 1)[:k]
         order = top[np.argsort(-sims[top], kind="stable")]
         return order.astype(np.int64), sims[order]
-
-
-def embed_records(
-    embedder: Embedder,
-    texts: Sequence[str],
-    keys: Sequence[bytes],
-    known: dict[bytes, np.ndarray] | None = None,
-) -> np.ndarray:
-    """Vectors for records, reusing ``known`` ones by content key; new ones are
-    embedded with a progress bar on a terminal."""
-    known = known or {}
-    missing = [i for i, key in enumerate(keys) if key not in known]
-    fresh: dict[int, np.ndarray] = {}
-    if missing:
-        vectors = _embed_with_progress(embedder, [texts[i] for i in missing])
-        fresh = dict(zip(missing, vectors, strict=True))
-    rows = [fresh[i] if i in fresh else known[key] for i, key in enumerate(keys)]
-    if not rows:
-        return np.zeros((0, 0), dtype=np.float32)
-    matrix: np.ndarray = np.vstack(rows).astype(np.float32)
-    return matrix
 
 
 def _embed_with_progress(embedder: Embedder, texts: Sequence[str]) -> Iterable[np.ndarray]:
@@ -278,24 +284,6 @@ def cache_file(cache_dir: str | Path, model_name: str) -> Path:
     return Path(cache_dir) / f"vectors-{hashlib.sha256(model_name.encode()).hexdigest()[:16]}.npz"
 
 
-def load_cached_vectors(path: Path, model_name: str) -> dict[bytes, np.ndarray]:
-    """Content key → vector from a vector cache file; empty when missing or unsound."""
-    try:
-        with np.load(path, allow_pickle=False) as npz:
-            if bytes(npz["model"]).decode("utf-8") != model_name:
-                return {}
-            keys, vectors = npz["keys"], npz["vectors"]
-            if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
-                raise ValueError("keys and vectors do not match")
-            vectors = vectors.astype(np.float32)
-    except FileNotFoundError:
-        return {}
-    except Exception as exc:  # a damaged file costs embedding time, never answers
-        log.warning("ignoring vector cache %s (%s); vectors will be recomputed", path, exc)
-        return {}
-    return {bytes(k): v for k, v in zip(keys, vectors, strict=True)}
-
-
 def store_vectors(path: Path, model_name: str, keys: Sequence[bytes], vectors: np.ndarray) -> None:
     """Write the vector cache atomically (float16: half the bytes, cosines within 1e-3)."""
     from bot.search.store import atomic_savez
@@ -312,6 +300,26 @@ def store_vectors(path: Path, model_name: str, keys: Sequence[bytes], vectors: n
     )
 
 
+def _cached_matrix(path: Path, model_name: str) -> tuple[dict[bytes, int], np.ndarray]:
+    """(content key → row, float16 rows) of a vector cache file; empty when missing or unsound."""
+    empty: tuple[dict[bytes, int], np.ndarray] = ({}, np.zeros((0, 0), dtype=np.float16))
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            if bytes(npz["model"]).decode("utf-8") != model_name:
+                return empty
+            keys, vectors = npz["keys"], npz["vectors"]
+            if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
+                raise ValueError("keys and vectors do not match")
+    except FileNotFoundError:
+        return empty
+    except Exception as exc:  # a damaged file costs embedding time, never answers
+        log.warning("ignoring vector cache %s (%s); vectors will be recomputed", path, exc)
+        return empty
+    raw = keys.tobytes()
+    rows = {raw[16 * i : 16 * i + 16]: i for i in range(len(keys))}
+    return rows, vectors.astype(np.float16, copy=False)
+
+
 def vector_index(
     embedder: Embedder,
     texts: Sequence[str],
@@ -319,13 +327,41 @@ def vector_index(
     cache_dir: str | Path | None,
 ) -> VectorIndex:
     """The records' vectors: cached ones reused by content key, the rest embedded
-    (and the cache rewritten when anything was new)."""
+    (and the cache rewritten when anything was new).
+
+    Up to :data:`~bot.search.ann.ANN_MIN_VECTORS` records, exact search over
+    float32 rows; above, the approximate index (updated in place from its saved
+    copy, see :func:`bot.search.ann.ann_index`) holds them as 8-bit codes and
+    no float matrix is kept.
+    """
     path = cache_file(cache_dir, embedder.name) if cache_dir is not None else None
-    known = load_cached_vectors(path, embedder.name) if path is not None else {}
-    vectors = embed_records(embedder, texts, keys, known)
-    if path is not None and (set(keys) - known.keys() or len(known) != len(set(keys))):
+    rows, stored = _cached_matrix(path, embedder.name) if path is not None else ({}, None)
+    n = len(keys)
+    at = np.fromiter((rows.get(k, -1) for k in keys), dtype=np.int64, count=n)
+    missing = np.flatnonzero(at < 0)
+    fresh = np.zeros((0, 0), dtype=np.float32)
+    if len(missing):
+        fresh = np.vstack(
+            list(_embed_with_progress(embedder, [texts[i] for i in missing.tolist()]))
+        )
+    dim = fresh.shape[1] if len(fresh) else (stored.shape[1] if stored is not None else 0)
+    if not n or not dim:
+        return VectorIndex(embedder, np.zeros((0, 0), dtype=np.float32))
+    large = n > ANN_MIN_VECTORS
+    matrix = np.empty((n, dim), dtype=np.float16 if large else np.float32)
+    known = np.flatnonzero(at >= 0)
+    if len(known) and stored is not None:
+        matrix[known] = stored[at[known]]
+    if len(missing):
+        matrix[missing] = fresh
+    cached = len(rows)
+    del fresh, stored, rows
+    if path is not None and (len(missing) or cached != len(set(keys))):
         try:
-            store_vectors(path, embedder.name, keys, vectors)
+            store_vectors(path, embedder.name, keys, matrix)
         except OSError as exc:
             log.warning("could not write the vector cache %s: %s", path, exc)
-    return VectorIndex(embedder, vectors)
+    if not large:
+        return VectorIndex(embedder, matrix)
+    ann = ann_index(keys_of(keys), lambda r: matrix[r], dim, cache_dir, embedder.name)
+    return VectorIndex(embedder, np.zeros((0, dim), dtype=np.float32), ann)
