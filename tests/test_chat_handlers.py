@@ -335,3 +335,13 @@ async def test_admin_commands_in_a_private_chat_of_a_non_admin_and_in_groups(app
     assert texts(api, -6) == [messages_module.PRIVATE_ONLY]
     await feed(app, api, api.private_update(ADMIN, "/feedback"))
     assert texts(api, ADMIN) == ["No feedback yet."]
+
+
+async def test_an_edited_ask_in_a_group_is_answered_again(app, api) -> None:
+    ask = api.group_update(-7, 97, "/ask weather in Lisbon")
+    await feed(app, api, ask)
+    assert "no claim records" in texts(api, -7)[0]
+    await feed(app, api, api.edited_update(ask["message"], "/ask Gadgetron unit 6"))
+    [_, again] = api.sends_to(-7)
+    assert again.params["reply_parameters"]["message_id"] == ask["message"]["message_id"]
+    assert "Gadgetron unit 6 was seen" in parse_html(again.text)

@@ -411,7 +411,10 @@ ASK_HINT = (
     "Ask me a question after the command, e.g.\n"
     "<code>/ask When was the drone factory reported?</code>"
 )
-CLAIM_HINT = "Send <code>/claim ID</code> with a record id, as shown in brackets in answers."
+CLAIM_HINT = (
+    "Send <code>/claim ID</code> with a record id (the record buttons under an answer "
+    "open records too)."
+)
 UNKNOWN_COMMAND = "I don't know that command. Try /help."
 BUTTON_EXPIRED = "This button has expired; please ask again."
 MORE_ALREADY_SENT = "Those results are already above."
