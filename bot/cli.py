@@ -424,8 +424,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the Telegram bot: long polling by default, or a webhook.",
         epilog="environment: TELEGRAM_BOT_TOKEN (required, from @BotFather), "
         "TELEGRAM_API_BASE_URL (a self-hosted Bot API server), BOT_ADMIN_IDS "
-        "(comma-separated numeric user ids allowed to /reload and /stats), "
-        "BOT_KNOWLEDGE_DIR. SIGHUP reloads the knowledge base. See README: Run it on Telegram.",
+        "(comma-separated numeric user ids allowed to /reload, /stats and /feedback), "
+        "BOT_KNOWLEDGE_DIR, BOT_DATA_DIR (answers and feedback). SIGHUP reloads the "
+        "knowledge base. See README: Run it on Telegram.",
     )
     # The options live in bot.config: importing the chat layer (and with it
     # python-telegram-bot) would slow down every other command.

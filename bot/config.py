@@ -9,8 +9,8 @@ TOML or YAML) may hold the same names, and the command line wins over both::
 ``TELEGRAM_BOT_TOKEN``      required; the token @BotFather gave you
 ``TELEGRAM_API_BASE_URL``   a self-hosted Bot API server, e.g.
                             ``http://127.0.0.1:8081/bot`` (the token is appended)
-``BOT_ADMIN_IDS``           numeric Telegram user ids allowed to ``/reload``
-                            and ``/stats``, comma-separated
+``BOT_ADMIN_IDS``           numeric Telegram user ids allowed to ``/reload``,
+                            ``/stats`` and ``/feedback``, comma-separated
 ``BOT_KNOWLEDGE_DIR``       the knowledge folder
 ``BOT_CACHE_DIR``           where the index cache lives (default
                             ``~/.cache/claimbot``; ``--no-cache`` for none)
@@ -21,6 +21,7 @@ TOML or YAML) may hold the same names, and the command line wins over both::
 ``BOT_WEBHOOK_LISTEN``      webhook listen address (default 127.0.0.1)
 ``BOT_WEBHOOK_PORT``        webhook listen port (default 8080)
 ``BOT_WEBHOOK_SECRET``      the webhook secret token Telegram sends in each request
+                            (required with a webhook)
 ``BOT_QUESTIONS_PER_MINUTE``  questions one person may ask per minute (default 10)
 ``BOT_LOG_LEVEL``           DEBUG, INFO (default), WARNING, ERROR
 ``BOT_EMBEDDING_MODEL``     the sentence-embedding model: a fastembed model name,

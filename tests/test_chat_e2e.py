@@ -708,6 +708,32 @@ async def test_ten_fast_questions_are_answered_in_order_as_replies(
     assert [c.started for c in answers] == sorted(c.started for c in answers)
 
 
+async def test_load_many_chats_under_faults_all_answered_once_in_order(
+    api: FakeBotAPI, bot: BotProcess
+) -> None:
+    """Bounded (60 questions, to the local fake server only): 5 chats, 12 fast
+    questions each, with flood control, server errors and a slow chat."""
+    chats = [7101, 7102, 7103, 7104, 7105]
+    since = api.mark()
+    await api.fault("sendMessage", 429, retry_after=1, chat_id=7101)
+    await api.fault("sendMessage", 500, times=2, chat_id=7102)
+    api.delay("sendMessage", 0.3, chat_id=7103, times=3)
+    words = ["Zorbium plant", "Xylophonia officials", "gizmos a week", "weather in Lisbon"]
+    asked: dict[int, list[int]] = {chat: [] for chat in chats}
+    for n in range(12):
+        for chat in chats:
+            asked[chat].append((await api.private(chat, f"{words[n % 4]} {n}?"))["message_id"])
+    answers = await api.wait_call(
+        "sendMessage", lambda c: c.chat_id in asked, since=since, count=60, timeout=60
+    )
+    await asyncio.sleep(0.3)  # nothing more arrives: none answered twice
+    answers = api.find("sendMessage", lambda c: c.chat_id in asked, since)
+    assert len(answers) == 60
+    for chat in chats:
+        replied = [c.params["reply_parameters"]["message_id"] for c in answers if c.chat_id == chat]
+        assert replied == asked[chat]
+
+
 async def test_an_edited_question_is_answered_again(api: FakeBotAPI, bot: BotProcess) -> None:
     [first] = await ask_private(api, 7002, "What is the weather in Lisbon?")
     assert "no claim records" in parse_html(first.text)

@@ -2,8 +2,10 @@
 
 - :mod:`~bot.chat.service`: the live index, reloads, counters, rate limits (no Telegram)
 - :mod:`~bot.chat.messages`: everything the bot says, as Telegram HTML, and splitting it
-- :mod:`~bot.chat.buttons`: keyboards under answers and the state buttons point at
-- :mod:`~bot.chat.filters`: which group messages are meant for the bot
+- :mod:`~bot.chat.buttons`: keyboards under answers; what their data and deep links name
+- :mod:`~bot.chat.store`: the bot's SQLite database under BOT_DATA_DIR (no Telegram)
+- :mod:`~bot.chat.feedback`: answers behind buttons, readers' verdicts (no Telegram)
+- :mod:`~bot.chat.filters`: which messages are meant for the bot
 - :mod:`~bot.chat.handlers`: one handler per thing a person does
 - :mod:`~bot.chat.retry`: flood control and transient failures of Bot API calls
 - :mod:`~bot.chat.logs`: logging with the token redacted
