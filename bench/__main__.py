@@ -1,38 +1,43 @@
-"""Benchmark: the ask path over generated knowledge bases, side by side with plain rank-bm25.
+"""Benchmark: the real path from YAML files on disk, our ask path, and peer engines side by side.
 
-Run ``python -m bench`` from the repository root (sizes 1k, 10k, 100k, 1M;
-~15 minutes on 2 cores) or ``python -m bench --quick`` (1k records, well under
-a minute: CI smoke); ``pip install -e ".[bench]"`` first. Results print as a table and,
-with ``--json FILE``, as JSON. See ``bench/README.md`` for measured figures.
+Run ``python -m bench`` from the repository root (sizes 1k, 10k, 100k, 1M) or
+``python -m bench --quick`` (1k records, a few seconds: CI smoke);
+``pip install -e ".[bench]"`` first. Results print as tables and, with
+``--json FILE``, as JSON. See ``bench/README.md`` for measured figures.
 
-Each size runs in three fresh processes, so memory figures are not polluted
-by one another:
+Each size runs its phases in fresh processes, so memory figures are each their own:
 
-1. **build** — generate the records (``bench.generate``: seeded, deterministic),
-   analyse them with the bot's own tokenizer (``bot.search.fields.document_terms``:
-   ``bot.search.analysis.Analyzer`` and field weights; worker processes, one a core),
-   ``SparseBM25.fit``, and write the index cache (``bot.search.store.store``).
-2. **serve** — what a restart does: ``bot.search.store.load_cached`` (the digest is
-   timed in build over the same bytes as the records), then the questions
-   through the whole ask path: analyse the question, ``top_k``, decode and
-   validate the cited records from the lazy record store, and pick a snippet
-   sentence for the top three. Timed per question: p50/p99 and questions per
-   second.
-   Then the bot's own ``bot.answer.compose.answer`` over the same cache (as
-   ``bot.search.build.open_index`` opens it), reported beside ours as "bot.answer".
-3. **reference** — plain ``rank_bm25.BM25Plus`` on the very same tokens:
-   build, then ``get_scores`` + ``argsort`` top-k on the same question terms;
-   every top-10 is compared with ours (ids and scores, bit for bit).
+1. **prepare** — ``bench.generate`` records (seeded, deterministic; links
+   resolved to real ids) written as YAML files, as a user would keep them
+   (10 files up to 100k records, files of 1,000 records above).
+2. **build** — a cold ``bot.search.open_index`` from those files, exactly what
+   ``ask`` and ``/reload`` run: the libyaml fast path of the loader, the
+   validator, per-file segments (worker processes), the merge, the cache;
+   every stage timed.
+3. **reload** — one word changed in one file, ``open_index`` again: that file
+   alone is read, validated and analysed, then merged.
+4. **vectors** (up to ``--vector-sizes``) — the same with record vectors
+   (:class:`bench.embed.HashEmbedder`: the model itself is far too slow here),
+   cold and after one changed file.
+5. **serve** — a restart from the cache; every question through the ask path
+   (question analysis, ``top_k``, cited records decoded and validated, snippet
+   sentences), then the bot's own ``bot.answer.compose.answer``.
+6. **reference** — plain ``rank_bm25.BM25Plus`` on the very same tokens (every
+   top-10 compared with ours, ids and scores bit for bit), and the peers
+   ``bm25s`` (numba backend where installed) and ``tantivy``
+   (:mod:`bench.peers`): build time, memory, p50/p99 top-10, overlap@10.
+7. **ann** — vector search at this size: the approximate index
+   (:class:`bot.search.ann.AnnIndex`) built over the records' vectors, top-10
+   p50/p99 (question embedding excluded) and recall@10 against exact search.
 
 No timing is asserted anywhere; ``tests/test_bench.py`` runs ``--quick`` and
-checks that rankings match.
+checks that it completes and that rankings match rank-bm25's.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -59,6 +64,8 @@ from bot.search.scorer import DELTA, K1, B
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SIZES = (1_000, 10_000, 100_000, 1_000_000)
 QUICK_SIZES = (1_000,)
+#: Sizes whose reload is also measured with record vectors (bench.embed.HashEmbedder).
+DEFAULT_VECTOR_SIZES = (100_000,)
 TOP_K = 10
 #: Records an answer cites at most (bot.answer.MAX_CITATIONS), and snippets built.
 CITED, SNIPPETS = 6, 3
@@ -88,28 +95,43 @@ class Tokenizer:
         return content_terms(self.text(question), self.filler, lambda t: frozenset())
 
 
-_TOKENIZER: Tokenizer | None = None
+def _file_sizes(n: int) -> list[tuple[int, int]]:
+    """(start, stop) of each YAML file: 10 files up to 100k records, files of 1,000 above."""
+    per = n // 10 if n <= 100_000 else 1_000
+    per = max(per, 1)
+    return [(s, min(s + per, n)) for s in range(0, n, per)]
 
 
-def _worker_batch(task: tuple[int, int, int]) -> tuple[list[bytes], list[str], Any, str]:
-    """Generate and analyse records start..stop of a size-n base (in a worker process).
+def _write_file(task: tuple[int, int, int, str]) -> int:
+    """Write records start..stop of a size-n base as one YAML file (in a worker process)."""
+    import yaml
 
-    Returns their JSON, ids, term counts (``bot.search.scorer.count_terms``) and the
-    terms as text lines for the rank-bm25 reference phase.
-    """
-    from bot.search.scorer import count_terms
+    n, start, stop, path = task
+    batch = list(generate.records(n, start=start, stop=min(stop + 1, n)))
+    following = batch[stop - start] if len(batch) > stop - start else None
+    batch = batch[: stop - start]
+    for i, record in enumerate(batch):
+        if "denied_by" in record:  # the generator names the next record: use its real id
+            nxt = batch[i + 1] if i + 1 < len(batch) else following
+            if nxt is None:
+                del record["denied_by"]
+            else:
+                record["denied_by"] = [nxt["id"]]
+    text = yaml.dump(batch, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False, width=100)
+    Path(path).write_text(text, encoding="utf-8")
+    return len(text)
 
-    global _TOKENIZER
-    if _TOKENIZER is None:
-        _TOKENIZER = Tokenizer()
-    n, start, stop = task
-    lines, ids, docs = [], [], []
-    for record in generate.records(n, start=start, stop=stop):
-        lines.append(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode())
-        ids.append(record["id"])
-        docs.append(_TOKENIZER.document(record))
-    text = "".join(" ".join(doc) + "\n" for doc in docs)
-    return lines, ids, count_terms(docs), text
+
+def _edit_one_word(folder: Path, which: int) -> Path:
+    """Change one word of one record in the ``which``-th YAML file (a typo fixed)."""
+    files = sorted(folder.glob("*.yaml"))
+    path = files[which % len(files)]
+    text = path.read_text(encoding="utf-8")
+    for old, new in ((" said forces ", " said troops "), (" said troops ", " said forces ")):
+        if old in text:
+            path.write_text(text.replace(old, new, 1), encoding="utf-8")
+            return path
+    raise RuntimeError(f"nothing to edit in {path}")
 
 
 # ---------------------------------------------------------------- phases
@@ -125,65 +147,101 @@ def _peak_rss() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
 
 
-def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
-    """Generate, analyse, fit and cache a size-n knowledge base; time each part.
-
-    Workers generate, analyse and count (``count_terms``) batches of records;
-    this process merges the counts (``SparseBM25.from_counts``): "analyse" is
-    the wall time of the former (with generation), "fit" of the latter.
-    """
+def phase_prepare(n: int, workdir: Path, workers: int) -> dict[str, Any]:
+    """Write the size-n knowledge base as YAML files in ``workdir/kb``."""
     import multiprocessing
 
-    from bot.search.scorer import SparseBM25
-    from bot.search.store import RecordStoreBuilder, store
+    folder = workdir / "kb"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    tasks = [
+        (n, a, z, str(folder / f"part-{i:04d}.yaml")) for i, (a, z) in enumerate(_file_sizes(n))
+    ]
+    t0 = time.perf_counter()
+    if workers > 1 and len(tasks) > 1:
+        with multiprocessing.get_context("spawn").Pool(workers) as pool:
+            sizes = pool.map(_write_file, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
+    else:
+        sizes = [_write_file(t) for t in tasks]
+    return {"files": len(tasks), "yaml_mb": sum(sizes) / 1e6, "prepare_s": time.perf_counter() - t0}
 
-    tasks = [(n, s, min(s + generate.BATCH, n)) for s in range(0, n, generate.BATCH)]
-    ctx = multiprocessing.get_context("fork" if hasattr(os, "fork") else "spawn")
-    builder = RecordStoreBuilder()
-    counts = []
+
+def _report(report: Any, prefix: str) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    out = {f"{prefix}{k}": v for k, v in asdict(report).items() if k not in ("built", "reused")}
+    out[f"{prefix}built"] = len(report.built)
+    out[f"{prefix}reused"] = len(report.reused)
+    return out
+
+
+def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
+    """A cold start from the YAML files: ``open_index`` with an empty cache folder, BM25 only."""
+    import shutil
+
+    from bot.knowledge.loader import digest
+    from bot.search.build import BuildReport, open_index
+
+    cache = workdir / "cache"
+    shutil.rmtree(cache, ignore_errors=True)
+    report = BuildReport()
     rss_before = _rss()
+    index = open_index(workdir / "kb", cache, workers=workers, report=report)
+    result = _report(report, "build_")
     t0 = time.perf_counter()
-    with contextlib.ExitStack() as stack:
-        tokens_out = stack.enter_context(open(workdir / "tokens.txt", "w", encoding="utf-8"))
-        if workers > 1:
-            results = stack.enter_context(ctx.Pool(workers)).imap(_worker_batch, tasks)
-        else:
-            results = map(_worker_batch, tasks)
-        for lines, ids, batch_counts, text in results:
-            for line, record_id in zip(lines, ids, strict=True):
-                builder.add_json(line, record_id)
-            counts.append(batch_counts)
-            tokens_out.write(text)
-    analysed = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    index = SparseBM25.from_counts(counts)
-    fit_time = time.perf_counter() - t0
-    del counts
-    records = builder.build()
-    t0 = time.perf_counter()
-    digest = hashlib.sha256(records.blob).hexdigest()  # as knowledge.digest would, same bytes
-    digest_time = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    path = store(workdir / "cache", digest, index, records, fingerprint="bench")
-    store_time = time.perf_counter() - t0
-    return {
-        "records": n,
-        "tokenizer": Tokenizer().name,
-        "workers": workers,
-        "analyse_s": analysed,
-        "fit_s": fit_time,
-        "build_s": analysed + fit_time,
-        "store_s": store_time,
-        "digest_s": digest_time,
-        "digest": digest,
-        "postings": index.posting_count,
-        "vocabulary": index.vocabulary_size,
-        "index_mb": index.nbytes / 1e6,
-        "records_mb": records.nbytes / 1e6,
-        "cache_file_mb": path.stat().st_size / 1e6,
-        "build_rss_mb": (_rss() - rss_before) / 1e6,
-        "build_peak_rss_mb": _peak_rss() / 1e6,
-    }
+    result["digest"] = digest(workdir / "kb")
+    result["digest_s"] = time.perf_counter() - t0
+    scorer = index.scorer
+    result.update(
+        {
+            "records": len(index),
+            "workers": workers,
+            "build_s": report.total_s,
+            "postings": scorer.posting_count,
+            "vocabulary": scorer.vocabulary_size,
+            "index_mb": scorer.nbytes / 1e6,
+            "cache_file_mb": sum(p.stat().st_size for p in cache.glob("index-*.npz")) / 1e6,
+            "build_rss_mb": (_rss() - rss_before) / 1e6,
+            "build_peak_rss_mb": _peak_rss() / 1e6,
+        }
+    )
+    return result
+
+
+def phase_reload(n: int, workdir: Path, workers: int) -> dict[str, Any]:
+    """One word changed in one file, then ``open_index`` again (what ``/reload`` runs)."""
+    from bot.knowledge.loader import digest
+    from bot.search.build import BuildReport, open_index
+
+    edited = _edit_one_word(workdir / "kb", 1)
+    report = BuildReport()
+    open_index(workdir / "kb", workdir / "cache", workers=workers, report=report)
+    result = _report(report, "reload_")
+    result["reload_s"] = report.total_s
+    start, stop = _file_sizes(n)[1 % len(_file_sizes(n))]
+    result["reload_records"] = stop - start
+    result["reload_file"] = edited.name
+    result["digest"] = digest(workdir / "kb")
+    return result
+
+
+def phase_vectors(n: int, workdir: Path, workers: int) -> dict[str, Any]:
+    """With record vectors (bench.embed.HashEmbedder): cold, then after one changed file."""
+    from bench.embed import HashEmbedder
+    from bot.search.build import BuildReport, open_index
+
+    embedder = HashEmbedder()
+    cold = BuildReport()
+    open_index(workdir / "kb", workdir / "cache", embedder, workers=workers, report=cold)
+    _edit_one_word(workdir / "kb", 2)
+    warm = BuildReport()
+    index = open_index(workdir / "kb", workdir / "cache", embedder, workers=workers, report=warm)
+    result = _report(cold, "vcold_")
+    result.update(_report(warm, "vreload_"))
+    result["vreload_s"] = warm.total_s
+    result["vreload_ann"] = index.vectors is not None and index.vectors.ann is not None
+    return result
 
 
 def _snippet(tokenizer: Tokenizer, record: Any, terms: set[str]) -> str:
@@ -196,12 +254,16 @@ def _snippet(tokenizer: Tokenizer, record: Any, terms: set[str]) -> str:
 
 def phase_serve(n: int, workdir: Path, questions: int, keep: int, repeat: int) -> dict[str, Any]:
     """Restart from the cache and answer the questions; time the whole ask path."""
+    from bot.knowledge.loader import digest
+    from bot.search.build import FINGERPRINT
     from bot.search.store import load_cached
 
-    build = json.loads((workdir / "build.json").read_text())
+    t0 = time.perf_counter()
+    folder_digest = digest(workdir / "kb")
+    digest_time = time.perf_counter() - t0
     rss0 = _rss()
     t0 = time.perf_counter()
-    cached = load_cached(workdir / "cache", build["digest"], fingerprint="bench")
+    cached = load_cached(workdir / "cache", folder_digest, fingerprint=FINGERPRINT)
     load_time = time.perf_counter() - t0
     if cached is None:
         raise RuntimeError("the cache written by the build phase did not load")
@@ -252,7 +314,8 @@ def phase_serve(n: int, workdir: Path, questions: int, keep: int, repeat: int) -
     whole = timings.sum(axis=1)
     result = {
         "cache_load_s": load_time,
-        "ready_s": load_time + build["digest_s"],
+        "digest_s": digest_time,
+        "ready_s": load_time + digest_time,
         "serve_rss_mb": _rss() / 1e6,
         "index_rss_mb": (rss_loaded - rss0) / 1e6,
         "questions": len(asked),
@@ -295,15 +358,45 @@ def _answer_path(cached: Any, asked: list[str]) -> dict[str, Any]:
     }
 
 
+def _cached_index(workdir: Path) -> Any:
+    from bot.knowledge.loader import digest
+    from bot.search.build import FINGERPRINT
+    from bot.search.store import load_cached
+
+    cached = load_cached(workdir / "cache", digest(workdir / "kb"), fingerprint=FINGERPRINT)
+    if cached is None:
+        raise RuntimeError("no index cache for the knowledge base: run the build phase first")
+    return cached
+
+
+def _token_docs(index: Any) -> Callable[[], Any]:
+    """Every record's analysed tokens (term repeated tf times), from the index's forward
+    arrays: the very tokens our index was built from (order within a record aside)."""
+    terms = index._terms
+    indptr, fwd_terms, fwd_tf = index._fwd_indptr, index._fwd_terms, index._fwd_tf
+
+    def docs() -> Any:
+        bounds = indptr.tolist()
+        for d in range(len(bounds) - 1):
+            lo, hi = bounds[d], bounds[d + 1]
+            yield [
+                terms[t]
+                for t, tf in zip(fwd_terms[lo:hi].tolist(), fwd_tf[lo:hi].tolist(), strict=True)
+                for _ in range(tf)
+            ]
+
+    return docs
+
+
 def phase_reference(n: int, workdir: Path, questions: int) -> dict[str, Any]:
     """Plain rank_bm25.BM25Plus on the same tokens and question terms; compare rankings."""
     import rank_bm25
 
     ours = json.loads((workdir / "ours.json").read_text())[:questions]
+    docs = _token_docs(_cached_index(workdir).index)
     rss0 = _rss()
     t0 = time.perf_counter()
-    with open(workdir / "tokens.txt", encoding="utf-8") as fh:
-        model = rank_bm25.BM25Plus((line.split() for line in fh), k1=K1, b=B, delta=DELTA)
+    model = rank_bm25.BM25Plus(docs(), k1=K1, b=B, delta=DELTA)
     build_time = time.perf_counter() - t0
     rss = _rss() - rss0
     times, identical = [], 0
@@ -333,6 +426,88 @@ def phase_reference(n: int, workdir: Path, questions: int) -> dict[str, Any]:
     }
 
 
+def phase_peer(n: int, workdir: Path, questions: int, engine: str) -> dict[str, Any]:
+    """One peer engine (bench.peers) on the same tokens and question terms as ours."""
+    from bench import peers
+
+    ours = json.loads((workdir / "ours.json").read_text())[:questions]
+    docs = _token_docs(_cached_index(workdir).index)
+    queries = [item["terms"] for item in ours]
+    rss0 = _rss()
+    run_engine = peers.bm25s_engine if engine == "bm25s" else peers.tantivy_engine
+    result = run_engine(docs, queries)
+    rss = _rss() - rss0
+    ms = np.array(result["times"]) * 1e3
+    return {
+        f"{engine}_name": result["name"],
+        f"{engine}_build_s": result["build_s"],
+        f"{engine}_rss_mb": rss / 1e6,
+        f"{engine}_questions": len(ms),
+        f"{engine}_p50_ms": float(np.percentile(ms, 50)) if len(ms) else math.nan,
+        f"{engine}_p99_ms": float(np.percentile(ms, 99)) if len(ms) else math.nan,
+        f"{engine}_overlap": peers.overlap([item["ids"] for item in ours], result["found"]),
+    }
+
+
+def phase_ann(n: int, workdir: Path, questions: int) -> dict[str, Any]:
+    """Vector search at this size: the approximate index over every record's vector."""
+    from bench.embed import HashEmbedder
+    from bot.search.ann import AnnIndex, keys_of
+    from bot.search.vectors import record_key
+
+    cached = _cached_index(workdir)
+    records = cached.records
+    embedder = HashEmbedder()
+    t0 = time.perf_counter()
+    texts, keys = [], []
+    vectors = np.empty((len(records), 384), dtype=np.float16)
+    for start in range(0, len(records), 10_000):
+        batch = [records.raw(i) for i in range(start, min(start + 10_000, len(records)))]
+        decoded = [json.loads(raw) for raw in batch]
+        texts = [f"{r['claim']} ({r['claimant']})" for r in decoded]
+        vectors[start : start + len(batch)] = embedder.embed(texts)
+        keys += [record_key(raw) for raw in batch]
+    embed_time = time.perf_counter() - t0
+    asked = [q for q in generate.questions(questions, n)]
+    qv = embedder.embed(asked)
+    rss0 = _rss()
+    t0 = time.perf_counter()
+    ann = AnnIndex.build(keys_of(keys), vectors)
+    build_time = time.perf_counter() - t0
+    ann_rss = _rss() - rss0
+    # Exact top-10 for recall, and its own latency, block by block in float32.
+    exact_top, exact_times = [], []
+    for q in qv:
+        t1 = time.perf_counter()
+        sims = np.empty(len(vectors), dtype=np.float32)
+        for s in range(0, len(vectors), 65_536):
+            sims[s : s + 65_536] = vectors[s : s + 65_536].astype(np.float32) @ q
+        top = np.argpartition(-sims, 10)[:10]
+        exact_times.append(time.perf_counter() - t1)
+        exact_top.append(set(top.tolist()))
+    del vectors
+    times, hits = [], 0
+    for q, exact in zip(qv, exact_top, strict=True):
+        t1 = time.perf_counter()
+        positions, _ = ann.top_k(q, 10)
+        times.append(time.perf_counter() - t1)
+        hits += len(exact & set(positions.tolist()))
+    ms = np.array(times) * 1e3
+    return {
+        "ann_vectors": len(keys),
+        "ann_embed_s": embed_time,
+        "ann_build_s": build_time,
+        "ann_nlist": int(ann.index.nlist),
+        "ann_nprobe": ann.nprobe,
+        "ann_rss_mb": ann_rss / 1e6,
+        "ann_p50_ms": float(np.percentile(ms, 50)),
+        "ann_p99_ms": float(np.percentile(ms, 99)),
+        "ann_recall": hits / (10 * len(qv)),
+        "exact_f16_p50_ms": float(np.percentile(np.array(exact_times) * 1e3, 50)),
+        "ann_serve_rss_mb": _rss() / 1e6,
+    }
+
+
 def _reference_top(
     model: Any, terms: list[str], scores: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -351,12 +526,22 @@ def _reference_top(
     return order, scores[order]
 
 
-PHASES = {"build", "serve", "reference"}
+PHASES = {"prepare", "build", "reload", "vectors", "serve", "reference", "bm25s", "tantivy", "ann"}
 
 
-def _run_phase(phase: str, n: int, workdir: Path, args: dict[str, Any]) -> dict[str, Any]:
-    """Run one phase in a fresh interpreter, so its memory is its own."""
+def _run_phase(
+    phase: str, n: int, workdir: Path, args: dict[str, Any], fresh: bool = True
+) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter, so its memory is its own (or, with ``fresh``
+    False as in --quick, here: seconds instead of an interpreter start a phase)."""
     out = workdir / f"{phase}.json"
+    if not fresh:
+        _phase_main(
+            argparse.Namespace(
+                workdir=str(workdir), phase_args=json.dumps(args), size=n, phase=phase
+            )
+        )
+        return dict(json.loads(out.read_text()))
     cmd = [
         sys.executable,
         "-m",
@@ -377,15 +562,25 @@ def _run_phase(phase: str, n: int, workdir: Path, args: dict[str, Any]) -> dict[
 def _phase_main(args: argparse.Namespace) -> int:
     workdir = Path(args.workdir)
     extra = json.loads(args.phase_args or "{}")
-    if args.phase == "build":
-        result = phase_build(args.size, workdir, extra.get("workers", 1))
-    elif args.phase == "serve":
-        result = phase_serve(
-            args.size, workdir, extra["questions"], extra["keep"], extra.get("repeat", 1)
-        )
+    n, phase = args.size, args.phase
+    workers = extra.get("workers", 1)
+    if phase == "prepare":
+        result = phase_prepare(n, workdir, workers)
+    elif phase == "build":
+        result = phase_build(n, workdir, workers)
+    elif phase == "reload":
+        result = phase_reload(n, workdir, workers)
+    elif phase == "vectors":
+        result = phase_vectors(n, workdir, workers)
+    elif phase == "serve":
+        result = phase_serve(n, workdir, extra["questions"], extra["keep"], extra.get("repeat", 1))
+    elif phase == "reference":
+        result = phase_reference(n, workdir, extra["questions"])
+    elif phase == "ann":
+        result = phase_ann(n, workdir, extra["questions"])
     else:
-        result = phase_reference(args.size, workdir, extra["questions"])
-    (workdir / f"{args.phase}.json").write_text(json.dumps(result))
+        result = phase_peer(n, workdir, extra["questions"], phase)
+    (workdir / f"{phase}.json").write_text(json.dumps(result))
     return 0
 
 
@@ -410,9 +605,12 @@ def run(
     workdir: str | Path | None = None,
     out: Callable[[str], None] = print,
     repeat: int | None = None,
+    vector_sizes: Sequence[int] | None = None,
+    peers: bool = True,
 ) -> list[dict[str, Any]]:
     """Benchmark each size; return one result dict per size (see the module docstring)."""
     workers = workers or (1 if quick else max(1, os.cpu_count() or 1))
+    vector_sizes = list(vector_sizes) if vector_sizes is not None else list(DEFAULT_VECTOR_SIZES)
     results = []
     with contextlib.ExitStack() as stack:
         base = (
@@ -424,14 +622,39 @@ def run(
         for n in sizes:
             nq = questions or (100 if quick else 1000)
             nref = min(_reference_questions(n, quick, reference_questions), nq)
+            npeer = min(nq, 100 if quick else 300)
             work = base / str(n)
             work.mkdir(parents=True, exist_ok=True)
             load0 = os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan
             result: dict[str, Any] = {"size": n}
-            result.update(_run_phase("build", n, work, {"workers": workers}))
-            serve = {"questions": nq, "keep": nref, "repeat": repeat or (1 if quick else 3)}
-            result.update(_run_phase("serve", n, work, serve))
-            result.update(_run_phase("reference", n, work, {"questions": nref}))
+            common = {"workers": workers}
+            fresh = not quick
+
+            def phase(
+                name: str,
+                args: dict[str, Any],
+                n: int = n,
+                work: Path = work,
+                result: dict[str, Any] = result,
+                fresh: bool = fresh,
+            ) -> None:
+                result.update(_run_phase(name, n, work, args, fresh))
+
+            for name in ("prepare", "build", "reload"):
+                phase(name, common)
+            if n in vector_sizes or quick:
+                phase("vectors", common)
+            serve = {
+                "questions": nq,
+                "keep": max(nref, npeer),
+                "repeat": repeat or (1 if quick else 3),
+            }
+            phase("serve", serve)
+            phase("reference", {"questions": nref})
+            if peers:
+                for engine in ("bm25s", "tantivy"):
+                    phase(engine, {"questions": npeer})
+            phase("ann", {"questions": min(nq, 300)})
             result["load_average"] = [
                 load0,
                 os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan,
@@ -440,7 +663,7 @@ def run(
             result["speedup_ask"] = result["ref_p50_ms"] / result["p50_ms"]
             results.append(result)
             out(_row(result))
-            for name in ("tokens.txt", "ours.json"):
+            for name in ("ours.json",):
                 with contextlib.suppress(OSError):
                     (work / name).unlink()
     out(_table(results))
@@ -460,15 +683,20 @@ def _machine() -> str:
     )
 
 
+def _f(r: dict[str, Any], key: str, spec: str = ".2f") -> str:
+    value = r.get(key)
+    return "–" if value is None else format(value, spec)
+
+
 def _row(r: dict[str, Any]) -> str:
     return (
-        f"{r['size']:>9,} records: build {r['build_s']:.1f}s (fit {r['fit_s']:.1f}s), "
-        f"cache load {r['cache_load_s']:.2f}s, RSS {r['serve_rss_mb']:.0f} MB; ask p50 "
-        f"{r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms ({r['qps']:.0f}/s), top_k p50 "
-        f"{r['topk_p50_ms']:.2f} ms; rank-bm25 p50 {r['ref_p50_ms']:.1f} ms "
-        f"(x{r['speedup_topk']:.0f} top_k, x{r['speedup_ask']:.0f} ask); "
-        f"rankings identical {r['identical']}/{r['ref_questions']}; bot.answer p50 "
-        f"{_answer_p50(r)}"
+        f"{r['size']:>9,} records in {r['files']} YAML files: cold build {r['build_s']:.1f}s, "
+        f"reload after one file {r['reload_s']:.2f}s, with vectors {_f(r, 'vreload_s')}s; "
+        f"top_k p50 {r['topk_p50_ms']:.2f} ms, ask p50 {r['p50_ms']:.2f} ms, bot.answer p50 "
+        f"{_answer_p50(r)}; rank-bm25 p50 {r['ref_p50_ms']:.1f} ms, bm25s "
+        f"{_f(r, 'bm25s_p50_ms')} ms, tantivy {_f(r, 'tantivy_p50_ms')} ms; rankings identical "
+        f"{r['identical']}/{r['ref_questions']}; vectors top-10 p50 {r['ann_p50_ms']:.2f} ms "
+        f"recall@10 {r['ann_recall']:.3f}"
     )
 
 
@@ -479,22 +707,61 @@ def _answer_p50(r: dict[str, Any]) -> str:
 
 
 def _table(results: list[dict[str, Any]]) -> str:
-    head = (
-        "| records | build s (analyse + fit) | cache load s | serve RSS MB | ask p50 ms | "
-        "ask p99 ms | ask q/s | top_k p50 ms | rank-bm25 build s | rank-bm25 RSS MB | "
-        "rank-bm25 p50 ms | p99 ms | q/s | speed-up top_k / ask | identical top-10 | "
-        "bot.answer p50 ms |"
-    )
-    lines = [head, "|" + "---|" * (head.count("|") - 1)]
+    """Three markdown tables: building, BM25 engines side by side, vectors."""
+    lines = [
+        "| records | files | cold build s (read + segments + merge + store + open) | "
+        "reload s, one file | its records | reload s with vectors | cache load s | "
+        "serve RSS MB | build peak RSS MB |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in results:
         lines.append(
-            f"| {r['size']:,} | {r['build_s']:.1f} ({r['analyse_s']:.1f} + {r['fit_s']:.1f}) | "
-            f"{r['cache_load_s']:.2f} | {r['serve_rss_mb']:.0f} | {r['p50_ms']:.2f} | "
-            f"{r['p99_ms']:.2f} | {r['qps']:.0f} | {r['topk_p50_ms']:.2f} | "
-            f"{r['ref_build_s']:.1f} | {r['ref_rss_mb']:.0f} | {r['ref_p50_ms']:.1f} | "
-            f"{r['ref_p99_ms']:.1f} | {r['ref_qps']:.1f} | "
-            f"{r['speedup_topk']:.0f}x / {r['speedup_ask']:.0f}x | "
-            f"{r['identical']}/{r['ref_questions']} | {_answer_p50(r).removesuffix(' ms')} |"
+            f"| {r['size']:,} | {r['files']} | {r['build_s']:.1f} ({r['build_read_s']:.1f} + "
+            f"{r['build_segments_s']:.1f} + {r['build_merge_s']:.1f} + {r['build_store_s']:.1f} + "
+            f"{r['build_open_s']:.1f}) | {r['reload_s']:.2f} | {r['reload_records']:,} | "
+            f"{_f(r, 'vreload_s')} | {r['cache_load_s']:.2f} | {r['serve_rss_mb']:.0f} | "
+            f"{r['build_peak_rss_mb']:.0f} |"
+        )
+    lines += [
+        "",
+        "| records | engine | build s | RSS MB | top-10 p50 ms | p99 ms | vs ours (p50) | "
+        "overlap@10 / identical |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']:,} | ours (top_k; ask path; bot.answer) | {r['build_s']:.1f} | "
+            f"{r['serve_rss_mb']:.0f} | {r['topk_p50_ms']:.2f}; {r['p50_ms']:.2f}; "
+            f"{_answer_p50(r).removesuffix(' ms')} | {r['topk_p99_ms']:.2f} | 1x | "
+            f"{r['identical']}/{r['ref_questions']} identical to rank-bm25 |"
+        )
+        lines.append(
+            f"| {r['size']:,} | rank-bm25 | {r['ref_build_s']:.1f} | {r['ref_rss_mb']:.0f} | "
+            f"{r['ref_p50_ms']:.1f} | {r['ref_p99_ms']:.1f} | "
+            f"{r['ref_p50_ms'] / r['topk_p50_ms']:.0f}x slower | bit-identical |"
+        )
+        for engine in ("bm25s", "tantivy"):
+            if f"{engine}_p50_ms" not in r:
+                continue
+            ratio = r[f"{engine}_p50_ms"] / r["topk_p50_ms"]
+            lines.append(
+                f"| {r['size']:,} | {r[f'{engine}_name']} | {r[f'{engine}_build_s']:.1f} | "
+                f"{r[f'{engine}_rss_mb']:.0f} | {r[f'{engine}_p50_ms']:.2f} | "
+                f"{r[f'{engine}_p99_ms']:.2f} | "
+                + (f"{ratio:.1f}x slower" if ratio >= 1 else f"{1 / ratio:.1f}x faster")
+                + f" | {r[f'{engine}_overlap']:.2f} |"
+            )
+    lines += [
+        "",
+        "| records | vectors | ANN build s (nlist, nprobe) | ANN RSS MB | top-10 p50 ms | p99 ms | "
+        "recall@10 vs exact | exact (float16 rows) p50 ms |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results:
+        lines.append(
+            f"| {r['size']:,} | {r['ann_vectors']:,} | {r['ann_build_s']:.1f} ({r['ann_nlist']}, "
+            f"{r['ann_nprobe']}) | {r['ann_rss_mb']:.0f} | {r['ann_p50_ms']:.2f} | "
+            f"{r['ann_p99_ms']:.2f} | {r['ann_recall']:.3f} | {r['exact_f16_p50_ms']:.1f} |"
         )
     return "\n".join(lines)
 
@@ -558,6 +825,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="passes over the questions; each question keeps its best time (default 3, quick 1)",
     )
+    parser.add_argument(
+        "--vector-sizes",
+        type=_sizes,
+        default=None,
+        metavar="LIST",
+        help="sizes whose build and reload are also run with record vectors (default 100k)",
+    )
+    parser.add_argument(
+        "--no-peers", action="store_true", help="skip the bm25s and tantivy reference engines"
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write results as JSON")
     # Internal: one phase in a fresh process (see _run_phase).
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -578,6 +855,8 @@ def main(args: argparse.Namespace) -> int:
         workers=args.workers,
         workdir=args.workdir,
         repeat=args.repeat,
+        vector_sizes=args.vector_sizes,
+        peers=not args.no_peers,
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

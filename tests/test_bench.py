@@ -29,15 +29,29 @@ def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
     assert result["identical"] == result["ref_questions"] == 60, result["mismatches"]
     for key in (
         "build_s",
+        "reload_s",
+        "vreload_s",
         "cache_load_s",
         "serve_rss_mb",
         "p50_ms",
         "p99_ms",
         "qps",
         "ref_p50_ms",
+        "bm25s_p50_ms",
+        "tantivy_p50_ms",
+        "ann_p50_ms",
+        "answer_p50_ms",
         "speedup_topk",
     ):
         assert result[key] > 0, key
+    # The real path: YAML files on disk, a cold build of every file, then a
+    # reload that reads one file again and reuses the others' segments.
+    assert result["files"] == 10 and result["build_built"] == 10
+    assert result["reload_built"] == 1 and result["reload_reused"] == 9
+    assert result["vreload_built"] == 1 and result["vreload_path"] == "segments"
+    # The peers rank with their own idf: close to ours, not identical.
+    assert 0.5 < result["bm25s_overlap"] <= 1 and 0.5 < result["tantivy_overlap"] <= 1
+    assert 0.5 < result["ann_recall"] <= 1
     assert any(line.startswith("| records") for line in lines)
     json.dumps(results)  # the --json output is plain data
 
