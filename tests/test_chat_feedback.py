@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.feedback import ANSWER_DAYS, FeedbackStore, entry_line, parse_since
+from bot.chat.feedback import ANSWER_DAYS, PRUNE_EVERY, FeedbackStore, entry_line, parse_since
 from bot.chat.store import Store
 
 
@@ -79,3 +79,11 @@ def test_parse_since() -> None:
     assert parse_since("2026-12-01T10:00+01:00").utcoffset() == dt.timedelta(hours=1)
     with pytest.raises(ValueError, match="not a date"):
         parse_since("yesterday")
+
+
+def test_a_running_store_prunes_as_it_goes(store: FeedbackStore, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    pruned: list[bool] = []
+    monkeypatch.setattr(store, "prune", lambda now=None: pruned.append(True) or 0)
+    for _ in range(PRUNE_EVERY // 10):
+        store.remember_many("Q?", "inline", [["a-one"]] * 10)
+    assert pruned == [True]

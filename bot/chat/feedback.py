@@ -6,7 +6,8 @@ Two tables in the bot's :class:`~bot.chat.store.Store`:
   key (in callback data and deep links), when, the chat type, the question,
   the cited record ids and how many more matched. Buttons and "Details in a
   private chat" links look their answer up here, so they keep working after a
-  restart. Rows without a verdict are deleted after :data:`ANSWER_DAYS`.
+  restart. Rows without a verdict are deleted after :data:`ANSWER_DAYS` (at start,
+  and after every :data:`PRUNE_EVERY` new answers).
 - ``verdicts``: one row per person and answer: 👍 or 👎, when, where, and the
   optional one-line comment they sent in reply to "What was wrong?". Pressing
   again changes the verdict. Kept until a curator deletes them.
@@ -31,6 +32,8 @@ ANSWER_DAYS = 30
 COMMENT_CHARS = 300
 #: Keys are this many random bytes (8 URL-safe characters).
 KEY_BYTES = 6
+#: A running bot forgets old answers at start and after every this many new ones.
+PRUNE_EVERY = 1000
 
 Verdict = Literal["up", "down"]
 VERDICTS: tuple[Verdict, ...] = ("up", "down")
@@ -114,6 +117,7 @@ class FeedbackStore:
 
     def __init__(self, store: Store) -> None:
         self.store = store
+        self._since_prune = 0
         store.migrate("feedback", STEPS)
         self.prune()
 
@@ -155,6 +159,10 @@ class FeedbackStore:
                     for key, ids in zip(keys, answers, strict=True)
                 ],
             )
+        self._since_prune += len(keys)
+        if self._since_prune >= PRUNE_EVERY:
+            self._since_prune = 0
+            self.prune()
         return keys
 
     def asked(self, key: str) -> Asked | None:
