@@ -842,6 +842,12 @@ async def test_buttons_and_deep_links_survive_a_restart(own_api: FakeBotAPI, tmp
         [record] = await api.wait_call("sendMessage", lambda c: c.chat_id == 8001, since=since)
         assert SNORKEL["id"] in parse_html(record.text)
 
+        # 👍 under an answer given before the restart.
+        since = api.mark()
+        await api.callback(8001, answer.result, buttons_of(answer)[-2]["callback_data"])
+        [thanks] = await api.wait_call("answerCallbackQuery", since=since)
+        assert thanks.params["text"] == "Thanks! Glad it helped."
+
         # The group answer's "Details in a private chat" deep link.
         payload = buttons_of(group)[0]["url"].split("start=")[1]
         [full] = await ask_private(api, 8001, f"/start {payload}")
