@@ -102,26 +102,6 @@ def _file_sizes(n: int) -> list[tuple[int, int]]:
     return [(s, min(s + per, n)) for s in range(0, n, per)]
 
 
-def _write_file(task: tuple[int, int, int, str]) -> int:
-    """Write records start..stop of a size-n base as one YAML file (in a worker process)."""
-    import yaml
-
-    n, start, stop, path = task
-    batch = list(generate.records(n, start=start, stop=min(stop + 1, n)))
-    following = batch[stop - start] if len(batch) > stop - start else None
-    batch = batch[: stop - start]
-    for i, record in enumerate(batch):
-        if "denied_by" in record:  # the generator names the next record: use its real id
-            nxt = batch[i + 1] if i + 1 < len(batch) else following
-            if nxt is None:
-                del record["denied_by"]
-            else:
-                record["denied_by"] = [nxt["id"]]
-    text = yaml.dump(batch, Dumper=yaml.CSafeDumper, allow_unicode=True, sort_keys=False, width=100)
-    Path(path).write_text(text, encoding="utf-8")
-    return len(text)
-
-
 def _edit_one_word(folder: Path, which: int) -> Path:
     """Change one word of one record in the ``which``-th YAML file (a typo fixed)."""
     files = sorted(folder.glob("*.yaml"))
@@ -161,9 +141,11 @@ def phase_prepare(n: int, workdir: Path, workers: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     if workers > 1 and len(tasks) > 1:
         with multiprocessing.get_context("spawn").Pool(workers) as pool:
-            sizes = pool.map(_write_file, tasks, chunksize=max(1, len(tasks) // (4 * workers)))
+            sizes = pool.map(
+                generate.write_yaml_file, tasks, chunksize=max(1, len(tasks) // (4 * workers))
+            )
     else:
-        sizes = [_write_file(t) for t in tasks]
+        sizes = [generate.write_yaml_file(t) for t in tasks]
     return {"files": len(tasks), "yaml_mb": sum(sizes) / 1e6, "prepare_s": time.perf_counter() - t0}
 
 
@@ -449,7 +431,39 @@ def phase_peer(n: int, workdir: Path, questions: int, engine: str) -> dict[str, 
     }
 
 
-def phase_ann(n: int, workdir: Path, questions: int) -> dict[str, Any]:
+#: Distinct records embedded by the real model for the ann phase's vectors.
+MODEL_RECORDS = 1_000
+
+
+def _model_vectors(
+    records: Any, asked: list[str], model: str
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Vectors with the real model's geometry at any size: MODEL_RECORDS records and the
+    questions embedded by the model; every record's vector is a mixture of two of those
+    (weights 1 and 0.5) plus Gaussian noise of norm 0.6, L2-normalised. Embedding
+    every record would take hours here (~25 records a second)."""
+    from bot.search.vectors import load_model
+
+    embedder = load_model(model)
+    if embedder is None:
+        raise RuntimeError(f"no embedding model at {model}")
+    count = min(MODEL_RECORDS, len(records))
+    decoded = [json.loads(records.raw(i)) for i in range(count)]
+    real = embedder.embed([f"{r['claim']} ({r['claimant']})" for r in decoded])
+    qv = embedder.embed(asked)
+    rng = np.random.default_rng(17)
+    n, dim = len(records), real.shape[1]
+    vectors = np.empty((n, dim), dtype=np.float16)
+    for start in range(0, n, 65_536):
+        size = min(65_536, n - start)
+        mix = real[rng.integers(0, count, size)] + 0.5 * real[rng.integers(0, count, size)]
+        mix += 0.6 * rng.standard_normal((size, dim)).astype(np.float32) / np.sqrt(dim)
+        mix /= np.linalg.norm(mix, axis=1, keepdims=True)
+        vectors[start : start + size] = mix
+    return vectors, qv, f"{embedder.name} mixtures of {count} records"
+
+
+def phase_ann(n: int, workdir: Path, questions: int, model: str = "") -> dict[str, Any]:
     """Vector search at this size: the approximate index over every record's vector."""
     from bench.embed import HashEmbedder
     from bot.search.ann import AnnIndex, keys_of
@@ -457,34 +471,44 @@ def phase_ann(n: int, workdir: Path, questions: int) -> dict[str, Any]:
 
     cached = _cached_index(workdir)
     records = cached.records
-    embedder = HashEmbedder()
+    asked = list(generate.questions(questions, n))
     t0 = time.perf_counter()
-    texts, keys = [], []
-    vectors = np.empty((len(records), 384), dtype=np.float16)
-    for start in range(0, len(records), 10_000):
-        batch = [records.raw(i) for i in range(start, min(start + 10_000, len(records)))]
-        decoded = [json.loads(raw) for raw in batch]
-        texts = [f"{r['claim']} ({r['claimant']})" for r in decoded]
-        vectors[start : start + len(batch)] = embedder.embed(texts)
-        keys += [record_key(raw) for raw in batch]
+    keys = [record_key(records.raw(i)) for i in range(len(records))]
+    if model:
+        vectors, qv, source = _model_vectors(records, asked, model)
+    else:
+        embedder = HashEmbedder()
+        vectors = np.empty((len(records), 384), dtype=np.float16)
+        for start in range(0, len(records), 10_000):
+            stop = min(start + 10_000, len(records))
+            decoded = [json.loads(records.raw(i)) for i in range(start, stop)]
+            vectors[start:stop] = embedder.embed(
+                [f"{r['claim']} ({r['claimant']})" for r in decoded]
+            )
+        qv, source = embedder.embed(asked), embedder.name
     embed_time = time.perf_counter() - t0
-    asked = [q for q in generate.questions(questions, n)]
-    qv = embedder.embed(asked)
     rss0 = _rss()
     t0 = time.perf_counter()
     ann = AnnIndex.build(keys_of(keys), vectors)
     build_time = time.perf_counter() - t0
     ann_rss = _rss() - rss0
-    # Exact top-10 for recall, and its own latency, block by block in float32.
-    exact_top, exact_times = [], []
-    for q in qv:
-        t1 = time.perf_counter()
-        sims = np.empty(len(vectors), dtype=np.float32)
-        for s in range(0, len(vectors), 65_536):
-            sims[s : s + 65_536] = vectors[s : s + 65_536].astype(np.float32) @ q
-        top = np.argpartition(-sims, 10)[:10]
-        exact_times.append(time.perf_counter() - t1)
-        exact_top.append(set(top.tolist()))
+    # Exact top-10 for recall: all questions at once, block by block in float32 (one
+    # pass over the rows); exact search's own latency on a few questions.
+    sims = np.empty((len(qv), len(vectors)), dtype=np.float32)
+    for s in range(0, len(vectors), 65_536):
+        sims[:, s : s + 65_536] = qv @ vectors[s : s + 65_536].astype(np.float32).T
+    exact_top = [set(np.argpartition(-row, 10)[:10].tolist()) for row in sims]
+    del sims
+    exact_times = []
+    if len(vectors) <= 200_000:  # the bot's exact search: float32 rows
+        from bot.search.vectors import VectorIndex
+
+        exact = VectorIndex(None, vectors.astype(np.float32))  # type: ignore[arg-type]
+        for q in qv[:50]:
+            t1 = time.perf_counter()
+            exact.top_k(q, 10)
+            exact_times.append(time.perf_counter() - t1)
+        del exact
     del vectors
     times, hits = [], 0
     for q, exact in zip(qv, exact_top, strict=True):
@@ -493,8 +517,22 @@ def phase_ann(n: int, workdir: Path, questions: int) -> dict[str, Any]:
         times.append(time.perf_counter() - t1)
         hits += len(exact & set(positions.tolist()))
     ms = np.array(times) * 1e3
+    sweep = []  # recall and latency at other nprobe: what the default trades
+    chosen = ann.nprobe
+    for nprobe in sorted({max(1, chosen // 2), chosen * 2}):
+        ann.nprobe = min(nprobe, int(ann.index.nlist))
+        found, spent = 0, []
+        for q, exact_ids in zip(qv, exact_top, strict=True):
+            t1 = time.perf_counter()
+            positions, _ = ann.top_k(q, 10)
+            spent.append(time.perf_counter() - t1)
+            found += len(exact_ids & set(positions.tolist()))
+        sweep.append([ann.nprobe, found / (10 * len(qv)), float(np.median(spent) * 1e3)])
+    ann.nprobe = chosen
     return {
+        "ann_sweep": sweep,
         "ann_vectors": len(keys),
+        "ann_source": source,
         "ann_embed_s": embed_time,
         "ann_build_s": build_time,
         "ann_nlist": int(ann.index.nlist),
@@ -503,7 +541,9 @@ def phase_ann(n: int, workdir: Path, questions: int) -> dict[str, Any]:
         "ann_p50_ms": float(np.percentile(ms, 50)),
         "ann_p99_ms": float(np.percentile(ms, 99)),
         "ann_recall": hits / (10 * len(qv)),
-        "exact_f16_p50_ms": float(np.percentile(np.array(exact_times) * 1e3, 50)),
+        "exact_p50_ms": (
+            float(np.percentile(np.array(exact_times) * 1e3, 50)) if exact_times else math.nan
+        ),
         "ann_serve_rss_mb": _rss() / 1e6,
     }
 
@@ -577,7 +617,7 @@ def _phase_main(args: argparse.Namespace) -> int:
     elif phase == "reference":
         result = phase_reference(n, workdir, extra["questions"])
     elif phase == "ann":
-        result = phase_ann(n, workdir, extra["questions"])
+        result = phase_ann(n, workdir, extra["questions"], extra.get("model", ""))
     else:
         result = phase_peer(n, workdir, extra["questions"], phase)
     (workdir / f"{phase}.json").write_text(json.dumps(result))
@@ -607,10 +647,12 @@ def run(
     repeat: int | None = None,
     vector_sizes: Sequence[int] | None = None,
     peers: bool = True,
+    ann_model: str | None = None,
 ) -> list[dict[str, Any]]:
     """Benchmark each size; return one result dict per size (see the module docstring)."""
     workers = workers or (1 if quick else max(1, os.cpu_count() or 1))
     vector_sizes = list(vector_sizes) if vector_sizes is not None else list(DEFAULT_VECTOR_SIZES)
+    ann_model = "" if quick else (ann_model if ann_model is not None else _default_model())
     results = []
     with contextlib.ExitStack() as stack:
         base = (
@@ -654,7 +696,7 @@ def run(
             if peers:
                 for engine in ("bm25s", "tantivy"):
                     phase(engine, {"questions": npeer})
-            phase("ann", {"questions": min(nq, 300)})
+            phase("ann", {"questions": min(nq, 300), "model": ann_model})
             result["load_average"] = [
                 load0,
                 os.getloadavg()[0] if hasattr(os, "getloadavg") else math.nan,
@@ -668,6 +710,15 @@ def run(
                     (work / name).unlink()
     out(_table(results))
     return results
+
+
+def _default_model() -> str:
+    """The embedding model folder for the ann phase's vectors ('' for hashed vectors)."""
+    spec = os.environ.get("BOT_EMBEDDING_MODEL", "")
+    if spec and Path(spec).is_dir():
+        return spec
+    shared = ROOT.parent / "shared" / "models" / "all-MiniLM-L6-v2-onnx"
+    return str(shared) if (shared / "model.onnx").is_file() else ""
 
 
 def _machine() -> str:
@@ -754,14 +805,15 @@ def _table(results: list[dict[str, Any]]) -> str:
     lines += [
         "",
         "| records | vectors | ANN build s (nlist, nprobe) | ANN RSS MB | top-10 p50 ms | p99 ms | "
-        "recall@10 vs exact | exact (float16 rows) p50 ms |",
-        "|---|---|---|---|---|---|---|---|",
+        "recall@10 vs exact | exact search p50 ms | vectors |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         lines.append(
             f"| {r['size']:,} | {r['ann_vectors']:,} | {r['ann_build_s']:.1f} ({r['ann_nlist']}, "
             f"{r['ann_nprobe']}) | {r['ann_rss_mb']:.0f} | {r['ann_p50_ms']:.2f} | "
-            f"{r['ann_p99_ms']:.2f} | {r['ann_recall']:.3f} | {r['exact_f16_p50_ms']:.1f} |"
+            f"{r['ann_p99_ms']:.2f} | {r['ann_recall']:.3f} | {r['exact_p50_ms']:.1f} | "
+            f"{r['ann_source']} |"
         )
     return "\n".join(lines)
 
@@ -835,6 +887,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-peers", action="store_true", help="skip the bm25s and tantivy reference engines"
     )
+    parser.add_argument(
+        "--ann-model",
+        default=None,
+        metavar="DIR",
+        help="model folder for the ann phase's vectors ('' for hashed ones; default: "
+        "$BOT_EMBEDDING_MODEL or shared/models/all-MiniLM-L6-v2-onnx when present)",
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write results as JSON")
     # Internal: one phase in a fresh process (see _run_phase).
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)
@@ -857,6 +916,7 @@ def main(args: argparse.Namespace) -> int:
         repeat=args.repeat,
         vector_sizes=args.vector_sizes,
         peers=not args.no_peers,
+        ann_model=args.ann_model,
     )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))

@@ -76,3 +76,19 @@ def test_generator_is_deterministic_and_shaped_like_records() -> None:
 )
 def test_size_lists(text: str, sizes: list[int]) -> None:
     assert bench._sizes(text) == sizes
+
+
+def test_generated_yaml_reads_back_as_the_records(tmp_path: Path) -> None:
+    import yaml
+
+    from bot.knowledge import load
+
+    path = tmp_path / "kb" / "part.yaml"
+    path.parent.mkdir()
+    generate.write_yaml_file((300, 0, 300, str(path)))
+    records = list(generate.records(300))
+    for i, rec in enumerate(records):  # links name the following record's real id
+        if "denied_by" in rec:
+            rec["denied_by"] = [records[i + 1]["id"]]
+    assert yaml.safe_load(path.read_text(encoding="utf-8")) == records
+    assert len(load(path.parent)) == 300

@@ -45,7 +45,10 @@ NLIST_PER_SQRT = 4
 NPROBE_SHARE = 1 / 12
 NPROBE_MIN = 48
 #: Training sample: this many vectors per cluster (k-means), at most TRAIN_MAX.
-TRAIN_PER_LIST, TRAIN_MAX = 32, 100_000
+TRAIN_PER_LIST, TRAIN_MAX = 24, 100_000
+KMEANS_ITERATIONS = 8
+#: From this many clusters on, vectors find theirs through an HNSW graph of centroids.
+HNSW_QUANTIZER_LISTS = 2048
 #: Retrain when the collection is this many times larger or smaller than at training.
 RETRAIN_FACTOR = 4.0
 #: Candidates fetched before dropping keys that are no longer records.
@@ -116,12 +119,17 @@ class AnnIndex:
         faiss = _faiss()
         n, dim = vectors.shape
         nlist = max(1, int(NLIST_PER_SQRT * math.sqrt(n)))
-        quantizer = faiss.IndexFlatIP(dim)
-        index = faiss.IndexIVFScalarQuantizer(
-            quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
-        )
+        if nlist >= HNSW_QUANTIZER_LISTS:
+            # Many clusters: find a vector's nearest ones through a small HNSW graph
+            # of the centroids, not by comparing with every one (1M x 4000 products).
+            index = faiss.index_factory(dim, f"IVF{nlist}_HNSW32,SQ8", faiss.METRIC_INNER_PRODUCT)
+        else:
+            quantizer = faiss.IndexFlatIP(dim)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
         index.cp.seed = seed
-        index.cp.niter = 10
+        index.cp.niter = KMEANS_ITERATIONS
         rng = np.random.default_rng(seed)
         size = min(n, max(nlist * TRAIN_PER_LIST, 1), TRAIN_MAX)
         sample = np.sort(rng.choice(n, size=size, replace=False))
