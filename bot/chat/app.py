@@ -42,8 +42,10 @@ from telegram.ext import (
 
 from bot.chat import handlers
 from bot.chat.buttons import FEEDBACK_PREFIX, MORE_PREFIX, SOURCE_PREFIX
+from bot.chat.delivery import JournalingApplication, JournalingQueue, replay
 from bot.chat.feedback import FeedbackStore
 from bot.chat.filters import MENTIONS_ME, REPLIES_TO_ME, WORDS
+from bot.chat.journal import Journal
 from bot.chat.logs import setup_logging
 from bot.chat.messages import DESCRIPTION, SHORT_DESCRIPTION
 from bot.chat.retry import FLOOD_RETRIES, PatientRateLimiter
@@ -54,6 +56,10 @@ from bot.errors import KnowledgeError, SettingsError
 from bot.search.vectors import load_model_or_none
 
 log = logging.getLogger(__name__)
+
+#: On SIGTERM or SIGINT, answers in flight get this long to go out before the
+#: bot exits; the rest stay in the journal for the next start.
+STOP_GRACE_SECONDS = 10
 
 #: The Application as built here: PTB's default context and data types.
 App = Application[Any, Any, Any, Any, Any, Any]
@@ -106,15 +112,23 @@ class ChatOrder(BaseUpdateProcessor):
 
 
 def build_application(
-    settings: Settings, service: Service, feedback: FeedbackStore | None = None
+    settings: Settings,
+    service: Service,
+    feedback: FeedbackStore | None = None,
+    journal: Journal | None = None,
 ) -> App:
     """The Application with every handler, the rate limiter and per-chat ordered updates.
 
-    ``feedback``: the store of answers and verdicts (default: opened in
-    ``settings.data_dir``).
+    ``feedback``: the store of answers and verdicts; ``journal``: the update
+    journal (both default to the store in ``settings.data_dir``).
     """
+    store = feedback.store if feedback is not None else Store.open(settings.data_dir)
+    journal = journal or Journal(store)
+    service.journal = journal
     builder = (
         Application.builder()
+        .application_class(JournalingApplication)
+        .update_queue(JournalingQueue(journal))
         .token(settings.token)
         .rate_limiter(PatientRateLimiter(max_retries=FLOOD_RETRIES))
         .concurrent_updates(ChatOrder())
@@ -128,9 +142,11 @@ def build_application(
             settings.base_file_url or settings.base_url
         )
     app = builder.build()
+    if isinstance(app, JournalingApplication):
+        app.journal = journal
     app.bot_data["service"] = service
     app.bot_data["settings"] = settings
-    app.bot_data["feedback"] = feedback or FeedbackStore(Store.open(settings.data_dir))
+    app.bot_data["feedback"] = feedback or FeedbackStore(store)
 
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
@@ -237,9 +253,13 @@ async def serve(settings: Settings, service: Service, feedback: FeedbackStore) -
     updater = app.updater
     if updater is None:  # build_application always builds one
         raise RuntimeError("the Application has no updater")
+    journal = service.journal
     try:
         await register_commands(app, settings)
         await app.start()
+        if journal is not None:  # what the last run received but did not answer, first
+            await replay(app, journal)
+            await asyncio.to_thread(journal.prune)
         if settings.webhook_url:
             await updater.start_webhook(
                 listen=settings.listen,
@@ -276,9 +296,15 @@ async def serve(settings: Settings, service: Service, feedback: FeedbackStore) -
             if stopped is not None:
                 loop.remove_signal_handler(stopped)
         if updater.running:
-            await updater.stop()
+            await updater.stop()  # no new updates from here on
         if app.running:
-            await app.stop()
+            try:  # answers in flight get a bounded time to go out
+                await asyncio.wait_for(app.stop(), STOP_GRACE_SECONDS)
+            except TimeoutError:
+                log.warning(
+                    "Stopped with answers still in flight after %d s; they stay in the "
+                    "journal and are answered at the next start", STOP_GRACE_SECONDS
+                )
         await app.shutdown()
         feedback.store.close()
     return 0

@@ -51,6 +51,7 @@ from telegram.ext import ContextTypes
 
 from bot.answer.compose import MAX_CITATIONS
 from bot.chat import buttons, messages
+from bot.chat.delivery import FAILED
 from bot.chat.feedback import FeedbackStore
 from bot.chat.filters import is_group, text_of, without_mention
 from bot.chat.service import Service
@@ -469,6 +470,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     alert (at most one a minute), and the bot keeps running."""
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("Error while handling update %s", update_id, exc_info=context.error)
+    if update_id is not None:  # the journal leaves network failures pending, for a retry
+        context.bot_data.setdefault(FAILED, {})[update_id] = context.error
     await _alert_admins(context, update_id)
     if not isinstance(update, Update):
         return

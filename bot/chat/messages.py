@@ -194,8 +194,12 @@ CLAIMANT_CHARS = 32
 GROUP_CITATIONS = 3
 GROUP_CLAIM_CHARS = 90
 GROUP_QUESTION_CHARS = 120
+GROUP_LEAD_CHARS = 180
+#: A group answer is at most this many characters of HTML (visible text is never longer).
+GROUP_CHARS = 600
+GROUP_MORE_ROOM = 40
 #: Button labels and inline titles are clipped to these many characters.
-LABEL_CHARS = 28
+LABEL_CHARS = 30
 TITLE_CHARS = 48
 
 
@@ -271,13 +275,23 @@ def quoted_question(question: str, limit: int = QUOTE_CHARS) -> str:
 
 
 def group_answer_html(answer: Answer) -> str:
-    """A short group answer (under about 600 characters): the question quoted, the
-    lead, a few records on one line each; the rest is behind "Details"."""
+    """A short group answer, at most GROUP_CHARS of HTML (so of visible text too): the
+    question quoted, the lead, up to GROUP_CITATIONS records on one line each that
+    fit; the rest is behind "Details in a private chat"."""
     lines = [quoted_question(answer.question, GROUP_QUESTION_CHARS)]
-    lines.append(f"<b>{e(answer.lead)}</b>" if answer.found else e(answer.lead))
-    shown = answer.citations[:GROUP_CITATIONS]
-    lines += [citation_html(c, short=True, claim=shows_claim(answer, c)) for c in shown]
-    rest = len(answer.citations) - len(shown) + answer.more
+    lead = clip(answer.lead, GROUP_LEAD_CHARS)
+    lines.append(f"<b>{e(lead)}</b>" if answer.found else e(lead))
+    room = GROUP_CHARS - size("\n".join(lines)) - GROUP_MORE_ROOM
+    shown = 0
+    for c in answer.citations[:GROUP_CITATIONS]:
+        # No quotes here: a claim is left out only when the lead says it.
+        line = citation_html(c, short=True, claim=c.claim_id != answer.lead_id)
+        if size(line) + 1 > room:
+            break
+        lines.append(line)
+        room -= size(line) + 1
+        shown += 1
+    rest = len(answer.citations) - shown + answer.more
     if rest:
         lines.append(f"<i>+{rest} more in a private chat</i>")
     return "\n".join(lines)
@@ -398,6 +412,8 @@ def stats_html(stats: Stats) -> str:
             f"(answered {stats.answered}, abstained {stats.abstained})",
             f"<b>Inline queries</b>: {stats.inline_queries}",
             f"<b>Rate-limited questions</b>: {stats.rate_limited}",
+            f"<b>After a restart</b>: {stats.replayed} answered from the journal, "
+            f"{stats.duplicates} re-delivered updates not answered twice",
         ]
     )
 

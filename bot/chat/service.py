@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.answer.compose import MAX_CITATIONS, answer
 from bot.answer.model import Answer
@@ -32,6 +33,9 @@ from bot.search.build import open_index
 from bot.search.index import Index
 from bot.search.records import record_fingerprints
 from bot.search.vectors import Embedder
+
+if TYPE_CHECKING:
+    from bot.chat.journal import Journal
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +151,10 @@ class Stats:
     abstained: int
     inline_queries: int
     rate_limited: int
+    #: Since start: questions answered from the journal after a restart, and
+    #: re-delivered updates not answered twice.
+    replayed: int = 0
+    duplicates: int = 0
 
 
 class QuestionRateLimiter:
@@ -201,6 +209,8 @@ class Service:
         self.cache_dir = cache_dir
         #: The sentence-embedding model, or None for BM25 alone.
         self.embedder = embedder
+        #: The update journal of the running bot (set by the chat layer), for /stats.
+        self.journal: Journal | None = None
         self._index = index
         self._lock = asyncio.Lock()
         self.started = dt.datetime.now(dt.UTC)
@@ -327,4 +337,6 @@ class Service:
             abstained=self.abstained,
             inline_queries=self.inline_queries,
             rate_limited=self.rate_limited,
+            replayed=self.journal.replayed if self.journal else 0,
+            duplicates=self.journal.duplicates if self.journal else 0,
         )
