@@ -50,7 +50,7 @@ def test_answer_keyboard_two_a_row_url_buttons_more_and_feedback(tmp_path: Path)
     sources = [b for row in rows[:-2] for b in row]
     assert all(len(row) <= 2 for row in rows)
     assert len(sources) == len(result.citations) == 6
-    assert all(len(b.text) <= 28 and "," not in b.text for b in sources)
+    assert all(len(b.text) <= 30 and "," not in b.text for b in sources)
     for button, citation in zip(sources, result.citations, strict=True):
         if citation.url:
             assert button.url == citation.url and button.callback_data is None

@@ -788,7 +788,7 @@ async def test_message_lengths_fit_a_phone(api: FakeBotAPI, bot: BotProcess) -> 
     assert utf16_len(visible) <= 1300, utf16_len(visible)  # about 1,200 (was 2,843)
     rows = keyboard(private)
     assert all(len(row) <= 2 for row in rows)
-    assert all(len(b["text"]) <= 28 for row in rows for b in row)
+    assert all(len(b["text"]) <= 30 for row in rows for b in row)
 
     since = api.mark()
     await api.group(-7005, 7005, "/ask When was the factory reported?")

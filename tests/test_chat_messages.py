@@ -39,3 +39,25 @@ def test_messages_are_trimmed_with_a_pointer_beyond_max_parts() -> None:
     assert len(parts) == MAX_PARTS
     assert parts[-1].endswith("<i>see /claim</i>")
     assert all(size(p) <= 1000 for p in parts)
+
+
+def test_group_answers_stay_under_600_characters_whatever_the_records() -> None:
+    from bot.answer.kinds import Kind
+    from bot.answer.model import Answer, Citation
+    from bot.chat.messages import group_answer_html
+
+    def cited(n: int) -> Citation:
+        return Citation(
+            claim_id=f"id-{n}", claim="A very long claim & <more> " * 20, snippet="s", marks=(),
+            date="2023", date_text="September 30, 2023", date_note=None,
+            claimant="Someone with a very long name, and a description " * 3, status="reported",
+            source=None, url=None, publisher=None, score=1.0, notes=("Denied by X " * 20,),
+        )  # fmt: skip
+
+    answer = Answer(
+        question="Q " * 400, found=True, kind=next(iter(Kind)), lead="Lead & " * 100,
+        citations=tuple(cited(n) for n in range(6)), more=4,
+    )  # fmt: skip
+    text = group_answer_html(answer)
+    assert size(text) <= 600 and utf16_len(parse_html(text)) <= 600
+    assert "+" in text.splitlines()[-1] and "more in a private chat" in text
