@@ -253,12 +253,14 @@ class FakeBotAPI:
         call = Call(method, await self._params(request), token)
         self.calls.append(call)
         await self._notify()
-        status, body = await self._respond(call)
+        status, body = await self._respond(call, request)
         call.status, call.result, call.finished = status, body.get("result"), time.monotonic()
         await self._notify()
         return web.json_response(body, status=status)
 
-    async def _respond(self, call: Call) -> tuple[int, dict[str, Any]]:
+    async def _respond(
+        self, call: Call, request: web.Request | None = None
+    ) -> tuple[int, dict[str, Any]]:
         if call.token != self.token:
             return 401, {"ok": False, "error_code": 401, "description": "Unauthorized"}
         for delay in self.delays:
@@ -269,6 +271,11 @@ class FakeBotAPI:
             ):
                 delay.times -= 1
                 await asyncio.sleep(delay.seconds)
+                # A delay is the way to the server: a request whose sender is gone
+                # (killed) by the time it would arrive is never carried out.
+                transport = request.transport if request is not None else None
+                if request is not None and (transport is None or transport.is_closing()):
+                    return 499, {"ok": False, "error_code": 499, "description": "client gone"}
                 break
         if call.method == "getUpdates":
             await self._wait_for_updates(call)
@@ -550,6 +557,13 @@ class FakeBotAPI:
         self.updates.append(update)
         await self._notify()
         return update
+
+    async def redeliver(self, update: dict) -> None:
+        """Queue an update again with its own update_id, as Telegram does with one
+        whose confirmation it never got."""
+        self.updates.append(update)
+        self.updates.sort(key=lambda u: u["update_id"])
+        await self._notify()
 
     async def private(self, user_id: int, text: str, reply_to: dict | None = None) -> dict:
         return (await self.push(self.private_update(user_id, text, reply_to)))["message"]
