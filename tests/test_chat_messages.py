@@ -61,3 +61,17 @@ def test_group_answers_stay_under_600_characters_whatever_the_records() -> None:
     text = group_answer_html(answer)
     assert size(text) <= 600 and utf16_len(parse_html(text)) <= 600
     assert "+" in text.splitlines()[-1] and "more in a private chat" in text
+
+
+def test_stats_show_questions_replayed_and_duplicates_suppressed() -> None:
+    import datetime as dt
+
+    from bot.chat.messages import stats_html
+    from bot.chat.service import Stats
+
+    stats = Stats(records=3, files=1, started=dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
+                  last_reload=None, questions=9, answered=8, abstained=1, inline_queries=0,
+                  rate_limited=0, replayed=4, duplicates=2)  # fmt: skip
+    visible = parse_html(stats_html(stats))
+    assert "4 answered from the journal" in visible
+    assert "2 re-delivered updates not answered twice" in visible
