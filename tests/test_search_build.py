@@ -16,7 +16,7 @@ import pytest
 from bench import generate
 from bot.errors import KnowledgeError
 from bot.knowledge import load
-from bot.search import Index, segments
+from bot.search import Index, LazyRecords, segments
 from bot.search.build import BuildReport, open_index
 from tests.records import write_records
 
@@ -77,6 +77,9 @@ def test_cold_build_equals_the_full_build(folder: Path, tmp_path: Path) -> None:
     index = open_index(folder, tmp_path / "cache", report=report, workers=1)
     assert report.path == "segments" and len(report.built) == 3 and not report.reused
     assert_same_index(index, Index.build(load(folder)))
+    records = index.knowledge.records
+    assert isinstance(records, LazyRecords)  # served from the file just written:
+    assert records._store.nbytes < len(records._store.blob) / 4  # the JSON stays on disk
     again = BuildReport()
     open_index(folder, tmp_path / "cache", report=again)
     assert again.path == "cache" and not again.built

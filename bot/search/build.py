@@ -214,11 +214,18 @@ def _merged_index(
     )
     segments.prune(cache_dir, [key for _, _, key in record_paths])
     report.store_s = time.perf_counter() - t0
-    # Serve from the cache just written: records stay on disk until cited.
+    # Serve from the cache just written: records stay on disk until cited. The
+    # index in memory is the one just written, so it is not read back and
+    # rebuilt (5 s at 1M records); a restart's load_cached checks the file.
     t0 = time.perf_counter()
-    cached = store.load_cached(cache_dir, folder_digest, fingerprint=FINGERPRINT)
-    if cached is None:
-        raise OSError("the index cache just written could not be read back")
+    path = store.cache_path(cache_dir, folder_digest)
+    meta = {"aliases": [list(g) for g in aliases], "spelling": spelling}
+    try:
+        on_disk = store.reopen_records(path, records)
+    except (store.CacheError, OSError, KeyError, ValueError) as exc:
+        raise OSError(f"the index cache just written could not be read back: {exc}") from exc
+    del records
+    cached = store.Cached(scorer, on_disk, folder_digest, FINGERPRINT, meta, path)
     index = index_from_cache(cached, [p for p, _ in files])
     report.open_s = time.perf_counter() - t0
     return index

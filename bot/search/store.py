@@ -230,6 +230,10 @@ class RecordStore(Sequence[dict[str, Any]]):
         """Every record's JSON, back to back (read-only; e.g. to hash)."""
         return self._records.whole()
 
+    def blob_bytes(self) -> _FileBytes | np.ndarray:
+        """The blob as held: in memory, or the byte range left on disk (not read)."""
+        return self._records.blob
+
     @property
     def nbytes(self) -> int:
         """Bytes held in memory (a blob left on disk does not count)."""
@@ -403,6 +407,22 @@ def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
         )
     meta = header.get("meta")
     return Cached(index, records, digest, fingerprint, meta if isinstance(meta, dict) else {}, path)
+
+
+def reopen_records(path: Path, records: RecordStore) -> RecordStore:
+    """``records`` as just written into the cache file at ``path``, its blob left on disk.
+
+    For the writer itself: the bytes are those it wrote and fsync'd a moment ago,
+    so the blob is neither read back nor CRC-checked (a later :func:`load_cached`
+    checks everything); the small offset arrays stay the in-memory ones.
+    """
+    with zipfile.ZipFile(path) as zf:
+        blob = _member_bytes(path, zf, "records.blob")
+    if len(blob) != len(records.blob_bytes()):
+        raise CacheError("the cache file does not hold these records")
+    arrays = records.to_arrays()
+    arrays["records.blob"] = blob  # type: ignore[assignment]
+    return RecordStore.from_arrays(arrays)
 
 
 def _header(npz: Any, digest: str, fingerprint: str) -> dict[str, Any]:
