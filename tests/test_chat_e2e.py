@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -785,6 +786,9 @@ async def test_message_lengths_fit_a_phone(api: FakeBotAPI, bot: BotProcess) -> 
     lead = visible.splitlines()[0]
     assert lead.startswith("First in February 2023") and visible.count(lead) == 1  # once
     assert visible.count("\n• ") == 6 and private.text.count("<blockquote expandable>") == 6
+    # Every bullet names its record: an answer line can always be traced to its record.
+    assert all(re.search(r"\[[a-z0-9-]+\]", line) for line in visible.splitlines()
+               if line.startswith("• "))  # fmt: skip
     assert utf16_len(visible) <= 1300, utf16_len(visible)  # about 1,200 (was 2,843)
     rows = keyboard(private)
     assert all(len(row) <= 2 for row in rows)

@@ -184,8 +184,8 @@ def claim_pointer(answer: Answer) -> str:
 
 #: A private bullet's claim is clipped to this many characters, its quote to SNIPPET_CHARS:
 #: six records then fit a phone screen or two (about 1,200 characters).
-CLAIM_CHARS = 90
-SNIPPET_CHARS = 115
+CLAIM_CHARS = 70
+SNIPPET_CHARS = 80
 #: Notes ("denied by Iran …") after a bullet are clipped to this many characters.
 NOTE_CHARS = 60
 #: A claimant in a bullet or a label is cut at its first comma and to this length.
@@ -256,7 +256,7 @@ def citation_html(
 def answer_html(answer: Answer) -> str:
     """A private answer: the lead once, one line per record with its quote folded."""
     lines = [f"<b>{e(answer.lead)}</b>" if answer.found else e(answer.lead)]
-    lines += [citation_html(c, claim=shows_claim(answer, c)) for c in answer.citations]
+    lines += [citation_html(c, claim=shows_claim(answer, c), ids=True) for c in answer.citations]
     if answer.more:
         lines.append(f"<i>+{answer.more} more matching records</i>")
     lines += [f"Source: “{e(s)}”" for s in answer.sources]
