@@ -5,9 +5,11 @@ a later ``getUpdates`` confirms it, as Telegram does."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,6 +40,26 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 def knowledge(tmp_path: Path) -> Path:
     return make_knowledge(tmp_path / "knowledge")
+
+
+@pytest.fixture(autouse=True)
+def no_bot_left_running() -> Iterator[None]:
+    """A test that fails half-way must not leave its bot process polling."""
+    before = set(_bots())
+    yield
+    for pid in set(_bots()) - before:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+def _bots() -> list[int]:
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        with contextlib.suppress(OSError):
+            cmd = (proc / "cmdline").read_bytes().split(b"\0")
+            if cmd[1:4] == [b"-m", b"bot", b"serve"]:
+                found.append(int(proc.name))
+    return found
 
 
 def answers_to(api: FakeBotAPI, question: dict) -> int:
