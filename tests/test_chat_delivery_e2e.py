@@ -44,7 +44,7 @@ def knowledge(tmp_path: Path) -> Path:
 
 @pytest.fixture(autouse=True)
 def no_bot_left_running() -> Iterator[None]:
-    """A test that fails half-way must not leave its bot process polling."""
+    """A test that fails half-way must not leave its bot process (a child of this one) polling."""
     before = set(_bots())
     yield
     for pid in set(_bots()) - before:
@@ -57,7 +57,8 @@ def _bots() -> list[int]:
     for proc in Path("/proc").glob("[0-9]*"):
         with contextlib.suppress(OSError):
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
-            if cmd[1:4] == [b"-m", b"bot", b"serve"]:
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if cmd[1:4] == [b"-m", b"bot", b"serve"] and parent == os.getpid():
                 found.append(int(proc.name))
     return found
 
