@@ -129,3 +129,17 @@ def test_hybrid_search_over_the_approximate_index(
     hits = index.search("depot near town4")
     assert hits and all(h.similarity is not None for h in hits)
     assert any("town4" in h.record.claim for h in hits[:3])
+
+
+def test_candidates_are_re_ranked_by_the_cached_rows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.search.vectors.ANN_MIN_VECTORS", 100)
+    texts = [f"claim number {i} about topic{i % 50} and place{i % 7}" for i in range(400)]
+    index = vector_index(HashEmbedder(), texts, keys(400), tmp_path)
+    assert index.ann is not None and isinstance(index.ann.rows, ann.FileRows)
+    q = HashEmbedder().embed(["topic7 place3"])[0]
+    positions, sims = index.top_k(q, 10)
+    rows = HashEmbedder().embed(texts).astype(np.float16).astype(np.float32)
+    assert sims == pytest.approx(rows[positions] @ q, abs=1e-5)  # exact, not 8-bit, cosines
+    assert list(sims) == sorted(sims, reverse=True)

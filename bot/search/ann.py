@@ -30,7 +30,7 @@ import logging
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,8 @@ HNSW_QUANTIZER_LISTS = 2048
 RETRAIN_FACTOR = 4.0
 #: Candidates fetched before dropping keys that are no longer records.
 FETCH_EXTRA = 8
+#: With exact rows, this many candidates per result (at least RERANK_MIN) are re-ranked.
+RERANK_FACTOR, RERANK_MIN = 5, 50
 _FORMAT = "claimbot.ann-1"
 
 
@@ -71,11 +73,21 @@ def _faiss() -> Any:
 class AnnIndex:
     """faiss IVF-SQ8 over record vectors, answering with current record positions."""
 
-    def __init__(self, index: Any, keys: np.ndarray, trained_on: int) -> None:
-        """``keys``: per current record position, its int64 key in ``index``."""
+    def __init__(
+        self,
+        index: Any,
+        keys: np.ndarray,
+        trained_on: int,
+        rows: Callable[[np.ndarray], np.ndarray] | None = None,
+    ) -> None:
+        """``keys``: per current record position, its int64 key in ``index``. ``rows``:
+        the float vectors of record positions (e.g. read from the vector cache), to
+        rank the index's candidates by exact cosine: 8-bit codes alone cannot tell
+        apart neighbours closer than their rounding."""
         self.index = index
         self.keys = keys
         self.trained_on = trained_on
+        self.rows = rows
         self._order = np.argsort(keys, kind="stable")
         self._sorted = keys[self._order]
         nlist = int(index.nlist)
@@ -97,17 +109,26 @@ class AnnIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         params = _faiss().SearchParametersIVF(nprobe=self.nprobe)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
-        sims, ids = self.index.search(query, k + FETCH_EXTRA, params=params)
+        fetch = max(k * RERANK_FACTOR, RERANK_MIN) if self.rows is not None else k
+        sims, ids = self.index.search(query, fetch + FETCH_EXTRA, params=params)
         positions = self.positions(ids[0])
         keep = positions >= 0
-        return positions[keep][:k].astype(np.int64), sims[0][keep][:k]
+        positions, approx = positions[keep].astype(np.int64), sims[0][keep]
+        if self.rows is None or not len(positions):
+            return positions[:k], approx[:k]
+        exact = self.rows(positions) @ query[0]
+        order = np.argsort(-exact, kind="stable")[:k]
+        return positions[order], exact[order].astype(np.float32)
 
     def similarity(self, vector: np.ndarray, positions: Sequence[int]) -> np.ndarray:
         """Cosines of the question with records at ``positions`` (from the stored codes)."""
         if not len(positions):
             return np.zeros(0, dtype=np.float32)
-        ids = self.keys[np.asarray(positions, dtype=np.int64)]
-        stored = self.index.reconstruct_batch(ids)
+        at = np.asarray(positions, dtype=np.int64)
+        if self.rows is not None:
+            exact: np.ndarray = self.rows(at) @ np.asarray(vector, dtype=np.float32)
+            return exact
+        stored = self.index.reconstruct_batch(self.keys[at])
         sims: np.ndarray = stored @ np.asarray(vector, dtype=np.float32)
         return sims
 
@@ -151,9 +172,9 @@ class AnnIndex:
         if len(gone):
             faiss = _faiss()  # a hashtable direct map removes by IDSelectorArray only
             self.index.remove_ids(faiss.IDSelectorArray(len(gone), faiss.swig_ptr(gone)))
-        rows = np.flatnonzero(~np.isin(keys, np.fromiter(old, dtype=np.int64)))
-        if len(rows):
-            _add(self.index, keys[rows], vectors(rows))
+        added = np.flatnonzero(~np.isin(keys, np.fromiter(old, dtype=np.int64)))
+        if len(added):
+            _add(self.index, keys[added], vectors(added))
         return AnnIndex(self.index, keys, self.trained_on)
 
     # ------------------------------------------------------------------ on disk
@@ -236,8 +257,59 @@ def ann_path(cache_dir: str | Path, model_name: str) -> Path:
     return Path(cache_dir) / f"ann-{digest}.faiss"
 
 
+class FileRows:
+    """Rows of a 2-D float16 array stored uncompressed in an ``.npz``, read with pread.
+
+    The vector cache holds every record's float16 vector; an answer needs a
+    few dozen rows, so they stay on disk (page cache) instead of in memory.
+    """
+
+    def __init__(self, path: Path, member: str, row_of: np.ndarray) -> None:
+        import struct
+        import zipfile
+
+        with zipfile.ZipFile(path) as zf, open(path, "rb") as fh:
+            info = zf.getinfo(member + ".npy")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"{member} is compressed")
+            fh.seek(info.header_offset)
+            local = fh.read(30)
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            fh.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(fh)
+            shape, fortran, dtype = (
+                np.lib.format.read_array_header_1_0(fh)
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0(fh)
+            )
+            self.offset = fh.tell()
+        if len(shape) != 2 or fortran or dtype != np.float16:
+            raise ValueError(f"{member}: expected a C-order 2-D float16 array")
+        self.rows_held, self.dim = shape
+        self.row_of = row_of
+        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        import weakref
+
+        weakref.finalize(self, os.close, self.fd)
+
+    def __call__(self, positions: np.ndarray) -> np.ndarray:
+        size = 2 * self.dim
+        out = np.empty((len(positions), self.dim), dtype=np.float32)
+        for i, row in enumerate(self.row_of[positions].tolist()):
+            data = os.pread(self.fd, size, self.offset + row * size)
+            if len(data) != size:
+                raise OSError("the vector cache was truncated under us")
+            out[i] = np.frombuffer(data, dtype=np.float16)
+        return out
+
+
 def ann_index(
-    keys: np.ndarray, vectors: Any, dim: int, cache_dir: str | Path | None, model_name: str
+    keys: np.ndarray,
+    vectors: Any,
+    dim: int,
+    cache_dir: str | Path | None,
+    model_name: str,
+    rows: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> AnnIndex:
     """The ANN index for records with these ``keys``: the saved one updated in place
     (only changed records removed and added), else built; saved again when changed.
@@ -257,4 +329,5 @@ def ann_index(
             index.save(path)
         except OSError as exc:
             log.warning("could not write the vector index %s: %s", path, exc)
+    index.rows = rows
     return index

@@ -26,7 +26,7 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -36,7 +36,7 @@ import numpy as np
 from bot.config import DEFAULT_MODEL, MODEL_ENV
 from bot.errors import ModelError
 from bot.knowledge.schema import Record
-from bot.search.ann import ANN_MIN_VECTORS, AnnIndex, ann_index, keys_of
+from bot.search.ann import ANN_MIN_VECTORS, AnnIndex, FileRows, ann_index, keys_of
 
 log = logging.getLogger(__name__)
 
@@ -300,14 +300,18 @@ def store_vectors(path: Path, model_name: str, keys: Sequence[bytes], vectors: n
     )
 
 
-def _cached_matrix(path: Path, model_name: str) -> tuple[dict[bytes, int], np.ndarray]:
-    """(content key → row, float16 rows) of a vector cache file; empty when missing or unsound."""
+def _cached_matrix(
+    path: Path, model_name: str, keys_only: bool = False
+) -> tuple[dict[bytes, int], np.ndarray]:
+    """(content key → row, float16 rows) of a vector cache file; empty when missing or
+    unsound. ``keys_only``: the rows are not read (nor the model name checked)."""
     empty: tuple[dict[bytes, int], np.ndarray] = ({}, np.zeros((0, 0), dtype=np.float16))
     try:
         with np.load(path, allow_pickle=False) as npz:
-            if bytes(npz["model"]).decode("utf-8") != model_name:
+            if not keys_only and bytes(npz["model"]).decode("utf-8") != model_name:
                 return empty
-            keys, vectors = npz["keys"], npz["vectors"]
+            keys = npz["keys"]
+            vectors = npz["vectors"] if not keys_only else np.zeros((len(keys), 0), np.float16)
             if keys.ndim != 2 or keys.shape[1] != 16 or len(keys) != len(vectors):
                 raise ValueError("keys and vectors do not match")
     except FileNotFoundError:
@@ -363,5 +367,24 @@ def vector_index(
             log.warning("could not write the vector cache %s: %s", path, exc)
     if not large:
         return VectorIndex(embedder, matrix)
-    ann = ann_index(keys_of(keys), lambda r: matrix[r], dim, cache_dir, embedder.name)
+    exact_rows = _exact_rows(path, keys, matrix)
+    ann = ann_index(keys_of(keys), lambda r: matrix[r], dim, cache_dir, embedder.name, exact_rows)
     return VectorIndex(embedder, np.zeros((0, dim), dtype=np.float32), ann)
+
+
+def _exact_rows(
+    path: Path | None, keys: Sequence[bytes], matrix: np.ndarray
+) -> Callable[[np.ndarray], np.ndarray]:
+    """Exact float vectors of record positions for re-ranking the approximate index's
+    candidates: read from the vector cache file when it holds them (no copy in
+    memory), else from the float16 matrix kept."""
+    if path is not None:
+        try:
+            stored, _ = _cached_matrix(path, "", keys_only=True)
+            row_of = np.fromiter((stored.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
+            if len(row_of) and row_of.min() >= 0:
+                return FileRows(path, "vectors", row_of)
+        except (OSError, ValueError, KeyError) as exc:
+            log.warning("vector cache %s unreadable for re-ranking (%s)", path, exc)
+    kept = matrix
+    return lambda positions: kept[positions].astype(np.float32)
