@@ -47,6 +47,8 @@ NPROBE_MIN = 48
 #: Training sample: this many vectors per cluster (k-means), at most TRAIN_MAX.
 TRAIN_PER_LIST, TRAIN_MAX = 24, 100_000
 KMEANS_ITERATIONS = 8
+#: How wide the centroid graph is searched, when filing a vector and at least per question.
+QUANTIZER_EF = 128
 #: From this many clusters on, vectors find theirs through an HNSW graph of centroids.
 HNSW_QUANTIZER_LISTS = 2048
 #: Retrain when the collection is this many times larger or smaller than at training.
@@ -92,6 +94,7 @@ class AnnIndex:
         self._sorted = keys[self._order]
         nlist = int(index.nlist)
         self.nprobe = min(nlist, max(NPROBE_MIN, math.ceil(nlist * NPROBE_SHARE)))
+        self._graph = _tune_quantizer(index)
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -107,7 +110,14 @@ class AnnIndex:
         """(record positions, approximate cosines), best first."""
         if k <= 0 or not len(self.keys):
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        params = _faiss().SearchParametersIVF(nprobe=self.nprobe)
+        faiss = _faiss()
+        if self._graph:  # the centroid graph must look wider than the lists it returns
+            ef = max(QUANTIZER_EF, 2 * self.nprobe)
+            params = faiss.SearchParametersIVF(
+                nprobe=self.nprobe, quantizer_params=faiss.SearchParametersHNSW(efSearch=ef)
+            )
+        else:
+            params = faiss.SearchParametersIVF(nprobe=self.nprobe)
         query = np.ascontiguousarray(vector, dtype=np.float32).reshape(1, -1)
         fetch = max(k * RERANK_FACTOR, RERANK_MIN) if self.rows is not None else k
         sims, ids = self.index.search(query, fetch + FETCH_EXTRA, params=params)
@@ -156,6 +166,7 @@ class AnnIndex:
         sample = np.sort(rng.choice(n, size=size, replace=False))
         index.train(np.ascontiguousarray(vectors[sample], dtype=np.float32))
         index.set_direct_map_type(faiss.DirectMap.Hashtable)
+        _tune_quantizer(index)
         _add(index, keys, vectors)
         return cls(index, keys, n)
 
@@ -217,6 +228,18 @@ class AnnIndex:
             with contextlib.suppress(OSError):
                 path.unlink()
             return None
+
+
+def _tune_quantizer(index: Any) -> bool:
+    """Widen an HNSW centroid graph's search (True when there is one). With faiss's
+    default (efSearch 16) vectors are filed under, and questions look in, lists that
+    are not the nearest: at 1M vectors recall@10 stayed at 0.84 whatever nprobe."""
+    faiss = _faiss()
+    quantizer = faiss.downcast_index(index.quantizer)
+    if not hasattr(quantizer, "hnsw"):
+        return False
+    quantizer.hnsw.efSearch = max(int(quantizer.hnsw.efSearch), QUANTIZER_EF)
+    return True
 
 
 def _add(index: Any, keys: np.ndarray, vectors: np.ndarray, batch: int = 65_536) -> None:
