@@ -43,6 +43,7 @@ ANN_MIN_VECTORS = 20_000
 #: Clusters per sqrt(vectors), and the share of them a question visits.
 NLIST_PER_SQRT = 4
 NPROBE_SHARE = 1 / 12
+NPROBE_SHARE_GRAPH = 1 / 40
 NPROBE_MIN = 48
 #: Training sample: this many vectors per cluster (k-means), at most TRAIN_MAX.
 TRAIN_PER_LIST, TRAIN_MAX = 24, 100_000
@@ -93,8 +94,10 @@ class AnnIndex:
         self._order = np.argsort(keys, kind="stable")
         self._sorted = keys[self._order]
         nlist = int(index.nlist)
-        self.nprobe = min(nlist, max(NPROBE_MIN, math.ceil(nlist * NPROBE_SHARE)))
         self._graph = _tune_quantizer(index)
+        # Finer clusters (a centroid graph) need a smaller share of them visited.
+        share = NPROBE_SHARE_GRAPH if self._graph else NPROBE_SHARE
+        self.nprobe = min(nlist, max(NPROBE_MIN, math.ceil(nlist * share)))
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -112,7 +115,7 @@ class AnnIndex:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         faiss = _faiss()
         if self._graph:  # the centroid graph must look wider than the lists it returns
-            ef = max(QUANTIZER_EF, 2 * self.nprobe)
+            ef = max(QUANTIZER_EF, self.nprobe + self.nprobe // 2)
             params = faiss.SearchParametersIVF(
                 nprobe=self.nprobe, quantizer_params=faiss.SearchParametersHNSW(efSearch=ef)
             )
