@@ -276,7 +276,8 @@ def build_missing(
     workers = workers if workers is not None else (os.cpu_count() or 1)
     workers = min(workers, len(files))
     results: Iterable[Built]
-    if workers <= 1 or size < PARALLEL_MIN_BYTES:
+    # A daemonic process (a multiprocessing.Pool worker) may not start children.
+    if workers <= 1 or size < PARALLEL_MIN_BYTES or multiprocessing.current_process().daemon:
         results = (build_file(raw, str(path), aliases, key, cache_dir) for path, raw, key in files)
         return _collect(results, on_built)
     context = multiprocessing.get_context("spawn")  # no fork: the bot runs threads
