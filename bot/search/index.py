@@ -177,7 +177,9 @@ class Index:
         sims: Mapping[int, float] | np.ndarray
         if self.vectors.ann is None:  # exact: every record's cosine
             sims = self.vectors.similarities(vector)
-            semantic = np.argsort(-sims, kind="stable")[:pool].tolist()
+            # The pool best, in order: a partition, then a sort of those alone.
+            top = np.argpartition(-sims, min(pool, len(sims)) - 1)[:pool]
+            semantic = top[np.lexsort((top, -sims[top]))].tolist()
         else:  # approximate: the nearest records, and the cosines of the others fused
             semantic = self.vectors.top_k(vector, pool)[0].tolist()
         fused: dict[int, float] = {}
