@@ -168,3 +168,32 @@ def test_cyrillic_question_gets_the_language_reply(index: Index) -> None:
 )
 def test_question_kind(question: str, kind: str) -> None:
     assert question_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "drone factory zq",
+        "<b>drone factory</b>",
+        "DRONE FACTORY",
+        "When was the factory reported? 2",
+        "Shahed 136",
+        "Shahed #2",
+        "drone factory!!!",
+    ],
+)
+def test_a_stray_token_markup_or_case_never_flips_an_answer(index: Index, question: str) -> None:
+    assert answer(index, question).found, question
+
+
+def test_a_question_cut_at_the_length_limit_in_a_stray_letter_still_answers(
+    index: Index,
+) -> None:
+    question = ("When was the drone factory reported " * 40)[:999] + " W"
+    result = answer(index, question * 2)
+    assert len(result.question) == 1000 and result.found
+
+
+def test_a_near_miss_whose_subject_no_record_holds_abstains(index: Index) -> None:
+    result = answer(index, "Did Iran supply Russia with submarines?")
+    assert not result.found and result.citations == ()

@@ -37,3 +37,16 @@ def test_malformed_questions_files_are_refused(tmp_path: Path) -> None:
         load_cases(write(tmp_path, "cases: 3\n"))
     with pytest.raises(EvalFileError):
         load_cases(write(tmp_path, "cases:\n  - expect: [[x]]\n"))
+
+
+def test_a_misspelt_key_is_refused_not_passed(tmp_path: Path) -> None:
+    path = write(tmp_path, "cases:\n  - q: Mohajer-6\n    expekt: [[mohajer-6]]\n")
+    with pytest.raises(EvalFileError, match="unknown key 'expekt'"):
+        load_cases(path)
+
+
+def test_ids_must_be_among_the_first_citations(index: Index) -> None:
+    right = Case("Mohajer-6", ids=("2023-ukraine-air-force-mohajer-6-and-shahed",))
+    wrong = Case("Mohajer-6", ids=("feb-2023-iran-denies-drone-plant-talks",))
+    report = evaluate(index, [right, wrong], top=1)
+    assert [r.passed for r in report.results] == [True, False]
