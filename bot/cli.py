@@ -251,18 +251,6 @@ def cmd_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_knowledge_folder(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--knowledge",
-        "-k",
-        type=Path,
-        metavar="DIR",
-        default=None,
-        help="knowledge folder (default: $BOT_KNOWLEDGE_DIR, else ./knowledge, "
-        "else the repository's knowledge/)",
-    )
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     from bot.chat import app
 
@@ -374,7 +362,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help=f"the largest file read, in MB (default {DEFAULT_MAX_BYTES // 1_000_000})",
     )
-    _add_knowledge_folder(importing)
+    serve_settings.add_knowledge_folder(importing)
     importing.set_defaults(func=cmd_import)
 
     exporting = commands.add_parser(
@@ -388,7 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
     exporting.add_argument(
         "--out", type=Path, metavar="FILE", default=None, help="write here (default: stdout)"
     )
-    _add_knowledge_folder(exporting)
+    serve_settings.add_knowledge_folder(exporting)
     exporting.set_defaults(func=cmd_export)
 
     listing = commands.add_parser(
@@ -407,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="only records that may date from DATE on (YYYY, YYYY-MM or YYYY-MM-DD)",
     )
-    _add_knowledge_folder(listing)
+    serve_settings.add_knowledge_folder(listing)
     listing.set_defaults(func=cmd_list)
 
     show = commands.add_parser(
@@ -415,7 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     show.add_argument("id", metavar="ID", help="the record's id (see `list`)")
     show.add_argument("--json", action="store_true", help="print the record as JSON")
-    _add_knowledge_folder(show)
+    serve_settings.add_knowledge_folder(show)
     show.set_defaults(func=cmd_show)
 
     serve = commands.add_parser(

@@ -196,8 +196,8 @@ def add_data_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
-    """``--knowledge``, ``--cache`` and ``--no-cache``: shared by ask, eval and serve."""
+def add_knowledge_folder(parser: argparse.ArgumentParser) -> None:
+    """``--knowledge DIR``: every command that reads a knowledge folder."""
     parser.add_argument(
         "--knowledge",
         "-k",
@@ -205,8 +205,13 @@ def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         default=None,
         help=f"knowledge folder (default: ${KNOWLEDGE_ENV}, else ./knowledge, "
-        "else the repository's knowledge/)",
+        "else the source checkout's knowledge/)",
     )
+
+
+def add_knowledge_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--knowledge``, ``--cache``, ``--no-cache`` and ``--model``: ask, eval and serve."""
+    add_knowledge_folder(parser)
     parser.add_argument(
         "--cache",
         type=Path,
