@@ -184,7 +184,7 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     if not terms:
         return Answer(question, False, kind, EMPTY_QUESTION, reason="empty")
     penalty = UNKNOWN_NAME_PENALTY if index.unknown_names(question) else 0.0
-    kept = _kept(index.search(question, limit=max(limit * 3, 10)), penalty)
+    kept = _kept(index.search(question, limit=max(limit * 3, 10), terms=terms), penalty)
     if not kept:
         return Answer(question, False, kind, NO_RECORDS, reason="no_records")
     # "How many" and "where" want the record that states a figure or a place:

@@ -117,9 +117,6 @@ class Journal:
         rows = self._store.query("SELECT done FROM journal WHERE update_id = ?", (update_id,))
         return bool(rows) and rows[0]["done"] is not None
 
-    def is_journaled(self, update_id: int) -> bool:
-        return bool(self._store.query("SELECT 1 FROM journal WHERE update_id = ?", (update_id,)))
-
     def done(self, update_id: int, outcome: str = "handled") -> None:
         with self._store.transaction() as db:
             db.execute(
@@ -161,9 +158,6 @@ class Journal:
                 (keep_count,),
             ).rowcount
         return max(old, 0) + max(extra, 0)
-
-    def size(self) -> int:
-        return int(self._store.query("SELECT COUNT(*) AS n FROM journal")[0]["n"])
 
 
 def _entry(data: dict[str, Any], now: float) -> Entry | None:

@@ -165,10 +165,13 @@ class Index:
         total = sum(self.weight(t) for t in terms)
         return sum(self.weight(t) for t in matched) / total if total else 0.0
 
-    def search(self, question: str, limit: int = 10) -> list[Hit]:
+    def search(
+        self, question: str, limit: int = 10, terms: Sequence[str] | None = None
+    ) -> list[Hit]:
         """Records that answer the question best first: BM25's and the sentence
-        vectors' rankings fused (reciprocal rank fusion), or BM25's alone."""
-        terms = self.question_terms(question)
+        vectors' rankings fused (reciprocal rank fusion), or BM25's alone.
+        ``terms``: the question's :meth:`question_terms`, when already known."""
+        terms = self.question_terms(question) if terms is None else terms
         if self.vectors is None:
             return self.lexical(terms, limit)
         pool = max(limit, FUSION_POOL)
