@@ -23,17 +23,20 @@ terms first, takes the k-th best score as a threshold, and then only records
 holding an *essential* term (one whose upper bound could still lift a record past
 the threshold) are candidates; common terms are only looked up for those
 candidates (binary search in their postings). Work is bounded by the query's
-postings and is usually far smaller; it never scans all records.
+postings and is usually far smaller; it never scans all records. The plan is
+Python over numpy (:mod:`bot.search.topk`: the reference) or, on large indexes
+with numba installed, one compiled call (:mod:`bot.search.kernels`).
 """
 
 from __future__ import annotations
 
 import json
 import math
+import os
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -42,6 +45,7 @@ import numpy as np
 import scipy.sparse
 
 from bot.errors import CacheError
+from bot.search import topk as _topk
 from bot.search.topk import (
     EMPTY_IDS,
     EMPTY_SCORES,
@@ -60,9 +64,32 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 #: The bot's BM25+ parameters (rank-bm25's defaults): the one place they are set.
 K1, B, DELTA = 1.2, 0.75, 1.0
 
+#: A compiled top-k (:func:`bot.search.kernels.top_k`): arrays and numbers in, (ids, scores) out.
+_Kernel = Callable[..., tuple[np.ndarray, np.ndarray]]
+
 #: Bumped whenever the saved array layout or the scoring formula changes.
 FORMAT_VERSION = 1
 _KIND = "claimbot.SparseBM25"
+
+
+#: From this many records on, :meth:`SparseBM25.top_k` runs compiled (:mod:`bot.search.kernels`)
+#: unless ``BOT_NUMBA=0``: numba's start-up (~1.3 s and ~130 MB once a process) only pays
+#: back on large indexes; below, the numpy path answers in well under a millisecond anyway.
+KERNEL_MIN_RECORDS = 20_000
+
+
+def _compiled_top_k(records: int) -> _Kernel | None:
+    """The compiled top-k for an index of ``records`` records, or None for the numpy path.
+
+    ``BOT_NUMBA``: ``0`` never, ``1`` always, unset from :data:`KERNEL_MIN_RECORDS`
+    records on; never without numba. Imported only then, not with the package.
+    """
+    mode = os.environ.get("BOT_NUMBA", "").strip()
+    if mode == "0" or (mode != "1" and records < KERNEL_MIN_RECORDS):
+        return None
+    from bot.search import kernels
+
+    return kernels.top_k if kernels.available() else None
 
 
 def _tf_dtype(max_tf: int) -> np.dtype:
@@ -179,6 +206,9 @@ class SparseBM25:
         #: Average distinct terms a record: the cost of scoring one record whole.
         self._terms_per_record = len(docs) / max(self.corpus_size, 1)
         self._scratch = threading.local()
+        self._kernel = _compiled_top_k(self.corpus_size)
+        if self._kernel is not None:
+            self._warm()
 
     def _forward_index(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Each record's (term, tf) pairs, record-major: scoring a few records needs no search.
@@ -463,10 +493,15 @@ class SparseBM25:
         postings make candidates. Non-essential terms are then looked up for
         the candidates that can still reach ``theta``. The few finalists get
         exact scores. Work follows the question's postings, never the corpus.
+
+        On large indexes the same plan runs as one compiled call
+        (:mod:`bot.search.kernels`, numba); results are identical either way.
         """
         sequence = [tid for t in query if (tid := self._vocab.get(t)) is not None]
         if k <= 0 or not sequence:
             return EMPTY_IDS, EMPTY_SCORES
+        if self._kernel is not None:
+            return self._top_k_compiled(sequence, k)
         plan = QueryPlan(self, sequence)
         acc = Accumulator(self, plan, self._thread_buffers().sums)
         try:
@@ -474,6 +509,52 @@ class SparseBM25:
         finally:
             acc.release()
         return select(finalists, self._exact(plan, finalists), k)
+
+    def _kernel_args(self, sequence: np.ndarray, k: int) -> tuple[Any, ...]:
+        """:func:`bot.search.kernels.top_k`'s arguments but the scratch: the index's arrays,
+        the query, rank_bm25's numbers and the numpy path's tuning (read at each call, so
+        the tests can force every path of both)."""
+        return (
+            self._indptr,
+            self._docs,
+            self._excess,
+            self._bound,
+            self._idf,
+            self._norms,
+            self._fwd_indptr,
+            self._fwd_terms,
+            self._fwd_tf,
+            sequence,
+            k,
+            self.delta,
+            self.k1 + 1,  # the same Python float rank_bm25's expression multiplies by
+            self._terms_per_record,
+            _topk.SMALL_QUERY,
+            _topk.SEARCH_COST,
+            _topk.PROBES,
+            _topk.PROBE_MIN,
+            _topk.PROBE_SHARE,
+        )
+
+    def _top_k_compiled(self, sequence: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`top_k` as one compiled call: the same plan and results, no Python per step."""
+        assert self._kernel is not None
+        buffers = self._thread_buffers()
+        if not hasattr(buffers, "cands"):  # only the compiled path collects candidates here
+            buffers.cands = np.empty(self.corpus_size, dtype=np.int32)
+        args = self._kernel_args(np.array(sequence, dtype=np.int64), k)
+        try:
+            return self._kernel(*args, buffers.sums, buffers.cands, buffers.slots)
+        except BaseException:
+            del buffers.sums, buffers.slots  # maybe left dirty: fresh ones next time
+            raise
+
+    def _warm(self) -> None:
+        """Compile the kernel for this index's array types now (or load it from numba's
+        cache: see :mod:`bot.search.kernels`), so the first question does not wait."""
+        assert self._kernel is not None
+        scratch = (np.zeros(1, np.float32), np.empty(1, np.int32), np.full(1, -1, np.int32))
+        self._kernel(*self._kernel_args(np.empty(0, dtype=np.int64), 1), *scratch)
 
     def _candidates(self, plan: QueryPlan, acc: Accumulator, k: int) -> np.ndarray:
         """Records among which the exact top k lies (usually little more than k).
