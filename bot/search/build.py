@@ -20,7 +20,7 @@ from bot.knowledge.loader import (
     record_files,
 )
 from bot.knowledge.schema import Record
-from bot.search import segments, store
+from bot.search import patch, segments, store
 from bot.search.analysis import Analyzer
 from bot.search.index import Index
 from bot.search.records import LazyById, LazyRecords, record_json
@@ -40,9 +40,13 @@ class BuildReport:
     """What one :func:`open_index` did, stage by stage (seconds), for logs and the benchmark."""
 
     #: "cache" (the whole index cache was current), "segments" (merged from
-    #: per-file segments), or "full" (no cache folder: loaded and built in memory).
+    #: per-file segments), "patch" (the previous cache patched with the changed
+    #: files' segments: :mod:`bot.search.patch`), or "full" (no cache folder:
+    #: loaded and built in memory).
     path: str = ""
     read_s: float = 0.0
+    #: Finding and reading the previous cache to patch (0 when there is none).
+    base_s: float = 0.0
     #: Reading, validating and analysing the files whose segments were missing (wall).
     segments_s: float = 0.0
     merge_s: float = 0.0
@@ -165,61 +169,84 @@ def _merged_index(
     report: BuildReport,
     workers: int | None,
 ) -> Index:
-    """The index from per-file segments, building the missing ones; cached whole after."""
+    """The index from per-file segments, building the missing ones; cached whole after.
+
+    When a previous cache holds most files unchanged (a large knowledge base
+    after an edit), it is patched instead (:mod:`bot.search.patch`): only the
+    changed files' segments are read.
+    """
     report.path = "segments"
     aliases: tuple[tuple[str, ...], ...] = ()
-    record_paths = []
+    names = []
     for path, raw in files:
         if path.name == ALIAS_FILE:
             aliases, problems = read_alias_file(raw, str(path))
             if problems:
                 _invalid(folder)
         else:
-            record_paths.append((path, raw, segments.segment_key(raw, aliases)))
-    if not record_paths:
+            names.append((path, raw))
+    if not names:
         _invalid(folder)
     # The aliases key every segment, so they are known before any key is used.
-    record_paths = [(p, raw, segments.segment_key(raw, aliases)) for p, raw, _ in record_paths]
+    record_paths = [(p, raw, segments.segment_key(raw, aliases)) for p, raw in names]
+    keys = [key for _, _, key in record_paths]
     t0 = time.perf_counter()
-    found = {key: segments.load(cache_dir, key) for _, _, key in record_paths}
-    missing = [f for f in record_paths if found[f[2]] is None]
-    if not segments.build_missing(missing, aliases, cache_dir, workers):
-        _invalid(folder)
-    for path, _, key in record_paths:
-        if found[key] is None:
-            found[key] = segments.load(cache_dir, key)
-            report.built.append(str(path))
-        else:
-            report.reused.append(str(path))
-    parts = [found[key] for _, _, key in record_paths]
-    if any(part is None for part in parts):
-        raise OSError("a segment just written could not be read back")
-    ready = [part for part in parts if part is not None]
+    base = patch.find_base(cache_dir, FINGERPRINT, keys) if len(set(keys)) == len(keys) else None
+    report.base_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    in_base = set(base.ranges) if base is not None else set()
+    wanted = [f for f in record_paths if f[2] not in in_base]
+    found = _segments(folder, cache_dir, wanted, aliases, workers, report)
     report.segments_s = time.perf_counter() - t0
-    if not segments.links_resolve(ready):
-        _invalid(folder)
     t0 = time.perf_counter()
-    scorer = SparseBM25.from_counts(part.counts for part in ready)
-    records = segments.merge_records(ready)
-    spelling = segments.merge_spelling(ready)
+    patched = None
+    if base is not None:
+        patched = patch.apply(base, [(key, found.get(key)) for key in keys])
+        if patched is None:  # cannot serve: every file's segment after all
+            t1 = time.perf_counter()
+            rest = [f for f in record_paths if f[2] not in found]
+            found.update(_segments(folder, cache_dir, rest, aliases, workers, report))
+            report.segments_s += time.perf_counter() - t1
+    if patched is not None:
+        report.path = "patch"
+        if not patched.valid:
+            _invalid(folder)
+        scorer, records, links, spelling = patched.scorer, patched.records, patched.links, []
+        counts = [len(found[key]) if key in found else _span(base, key) for key in keys]
+    else:
+        ready = [found[key] for key in keys]
+        if not segments.links_resolve(ready):
+            _invalid(folder)
+        scorer = SparseBM25.from_counts(part.counts for part in ready)
+        records = segments.merge_records(ready)
+        spelling = segments.merge_spelling(ready)
+        links = patch.segment_links(ready)
+        counts = [len(part) for part in ready]
     report.merge_s = time.perf_counter() - t0
+    built = set(report.built)
+    report.reused = [str(p) for p, _, _ in record_paths if str(p) not in built]
     t0 = time.perf_counter()
+    meta = {
+        "aliases": [list(g) for g in aliases],
+        "spelling": spelling,
+        patch.FILES: patch.manifest(zip(keys, counts, strict=True)),
+    }
     store.store(
         cache_dir,
         folder_digest,
         scorer,
         records,
         fingerprint=FINGERPRINT,
-        meta={"aliases": [list(g) for g in aliases], "spelling": spelling},
+        meta=meta,
+        extra=patch.link_arrays(*links),
     )
-    segments.prune(cache_dir, [key for _, _, key in record_paths])
+    segments.prune(cache_dir, keys)
     report.store_s = time.perf_counter() - t0
     # Serve from the cache just written: records stay on disk until cited. The
     # index in memory is the one just written, so it is not read back and
     # rebuilt (5 s at 1M records); a restart's load_cached checks the file.
     t0 = time.perf_counter()
     path = store.cache_path(cache_dir, folder_digest)
-    meta = {"aliases": [list(g) for g in aliases], "spelling": spelling}
     try:
         on_disk = store.reopen_records(path, records)
     except (store.CacheError, OSError, KeyError, ValueError) as exc:
@@ -229,6 +256,39 @@ def _merged_index(
     index = index_from_cache(cached, [p for p, _ in files])
     report.open_s = time.perf_counter() - t0
     return index
+
+
+def _span(base: patch.Base | None, key: str) -> int:
+    assert base is not None  # only patched bases keep files unread
+    lo, hi = base.ranges[key]
+    return hi - lo
+
+
+def _segments(
+    folder: Path,
+    cache_dir: str | Path,
+    wanted: list[tuple[Path, bytes, str]],
+    aliases: tuple[tuple[str, ...], ...],
+    workers: int | None,
+    report: BuildReport,
+) -> dict[str, segments.Segment]:
+    """The segments of ``wanted`` files: read back when cached, else built (and cached)."""
+    found = {key: segments.load(cache_dir, key) for _, _, key in wanted}
+    missing = [f for f in wanted if found[f[2]] is None]
+    if not segments.build_missing(missing, aliases, cache_dir, workers):
+        _invalid(folder)
+    ready: dict[str, segments.Segment] = {}
+    for path, _, key in wanted:
+        segment = found[key]
+        if segment is None:
+            segment = segments.load(cache_dir, key)
+            report.built.append(str(path))
+            if segment is None:
+                raise OSError("a segment just written could not be read back")
+        else:
+            report.reused.append(str(path))
+        ready[key] = segment
+    return ready
 
 
 def _invalid(folder: Path) -> None:

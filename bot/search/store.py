@@ -52,12 +52,16 @@ __all__ = [
     "CACHE_VERSION",
     "CacheError",
     "Cached",
+    "Raw",
     "RecordStore",
     "RecordStoreBuilder",
     "StaleCacheError",
     "cache_path",
     "compact_json",
+    "headers",
     "load_cached",
+    "load_raw",
+    "splice",
     "store",
 ]
 
@@ -101,6 +105,15 @@ class _FileBytes:
             raise CacheError("the cache file was truncated under us")
         return data
 
+    def read_into(self, start: int, out: memoryview) -> None:
+        """Fill ``out`` from byte ``start`` on: one copy, for large ranges."""
+        done = 0
+        while done < len(out):
+            got = os.preadv(self.fd, [out[done:]], self.offset + start + done)
+            if got <= 0:
+                raise CacheError("the cache file was truncated under us")
+            done += got
+
 
 class _StringTable:
     """Many strings as one UTF-8 blob plus int64 offsets: two arrays instead of objects.
@@ -119,6 +132,13 @@ class _StringTable:
         if isinstance(self.blob, _FileBytes):
             return self.blob.read(start, stop)
         return self.blob[start:stop].tobytes()
+
+    def copy_into(self, start: int, stop: int, out: np.ndarray) -> None:
+        """Copy blob bytes ``[start, stop)`` into the uint8 array ``out`` (from disk or memory)."""
+        if isinstance(self.blob, _FileBytes):
+            self.blob.read_into(start, memoryview(out.data).cast("B"))
+        else:
+            out[:] = self.blob[start:stop]
 
     def whole(self) -> np.ndarray:
         """The blob as a read-only uint8 array (read from disk when left there)."""
@@ -217,13 +237,20 @@ class RecordStore(Sequence[dict[str, Any]]):
 
     def position(self, record_id: str) -> int | None:
         """The position of the record with this id, or None."""
+        return self._id_positions().get(record_id)
+
+    def ids_unique(self) -> bool:
+        """Whether no two records share an id."""
+        return len(self._id_positions()) == len(self)
+
+    def _id_positions(self) -> dict[str, int]:
         if self._positions is None:
             raw = self._ids.whole().tobytes()
             bounds = self._ids.offsets.tolist()
             self._positions = {
                 raw[a:z].decode("utf-8"): i for i, (a, z) in enumerate(pairwise(bounds))
             }
-        return self._positions.get(record_id)
+        return self._positions
 
     @property
     def blob(self) -> np.ndarray:
@@ -287,11 +314,13 @@ def store(
     *,
     fingerprint: str = "",
     meta: Mapping[str, Any] | None = None,
+    extra: Mapping[str, np.ndarray] | None = None,
     keep: int = 3,
 ) -> Path:
     """Write the cache for ``digest`` atomically; keep only the ``keep`` newest cache files.
 
-    ``meta`` must be JSON-serialisable (small things: aliases, settings).
+    ``meta`` must be JSON-serialisable (small things: aliases, settings);
+    ``extra`` arrays are stored as ``extra.<name>`` (read back by :func:`load_raw`).
     """
     if len(records) != len(index):
         raise ValueError(f"{len(records)} records but the index has {len(index)}")
@@ -310,6 +339,7 @@ def store(
         "cache_meta": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
         **index.to_arrays("bm25."),
         **records.to_arrays("records."),
+        **{f"extra.{name}": array for name, array in (extra or {}).items()},
     }
     atomic_savez(path, arrays)
     _prune(path.parent, keep=max(keep, 1), current=path)
@@ -407,6 +437,98 @@ def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
         )
     meta = header.get("meta")
     return Cached(index, records, digest, fingerprint, meta if isinstance(meta, dict) else {}, path)
+
+
+@dataclass(frozen=True)
+class Raw:
+    """A cache file's arrays as stored, nothing derived from them: what patching an
+    index needs (:mod:`bot.search.patch`), at a fraction of :func:`load_cached`'s cost."""
+
+    path: Path
+    meta: dict[str, Any]
+    #: :meth:`SparseBM25.to_arrays` output, unprefixed ("meta", "terms", "indptr", ...).
+    bm25: dict[str, np.ndarray]
+    #: The records, their JSON left on disk (CRC-checked once).
+    records: RecordStore
+    #: What :func:`store` was given as ``extra``.
+    extra: dict[str, np.ndarray]
+
+
+def headers(cache_dir: str | Path, fingerprint: str) -> list[tuple[Path, dict[str, Any]]]:
+    """(path, caller's meta) of every cache file written with ``fingerprint``, newest first.
+
+    Only each file's small header is read; a file that cannot be read is skipped
+    (:func:`load_cached` deals with damaged files).
+    """
+    found = []
+    paths = sorted(
+        Path(cache_dir).glob(f"{_PREFIX}*{_SUFFIX}"), key=lambda p: p.stat().st_mtime, reverse=True
+    )
+    for path in paths:
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                header = json.loads(npz["cache_meta"].tobytes().decode("utf-8"))
+        except Exception:  # any unreadable file is simply not a candidate
+            continue
+        if (
+            isinstance(header, dict)
+            and header.get("kind") == _KIND
+            and header.get("version") == CACHE_VERSION
+            and header.get("fingerprint") == fingerprint
+            and isinstance(header.get("meta"), dict)
+        ):
+            found.append((path, header["meta"]))
+    return found
+
+
+def load_raw(path: Path, fingerprint: str) -> Raw:
+    """A cache file's stored arrays (every one CRC-checked), without building an index.
+
+    Raises CacheError (or OSError) when the file cannot be trusted.
+    """
+    with np.load(path, allow_pickle=False) as npz:
+        header = json.loads(npz["cache_meta"].tobytes().decode("utf-8"))
+        if header.get("fingerprint") != fingerprint or header.get("version") != CACHE_VERSION:
+            raise StaleCacheError("built with another fingerprint or version")
+        names = set(npz.files)
+        bm25 = {n.removeprefix("bm25."): npz[n] for n in names if n.startswith("bm25.")}
+        extra = {n.removeprefix("extra."): npz[n] for n in names if n.startswith("extra.")}
+        arrays = {n: npz[n] for n in names if n.startswith("records.") and n != "records.blob"}
+        _verify_member(npz.zip, "records.blob")
+        arrays["records.blob"] = _member_bytes(path, npz.zip, "records.blob")
+    records = RecordStore.from_arrays(arrays)
+    if len(records) != header.get("records"):
+        raise CacheError(f"{len(records)} records, {header.get('records')} announced")
+    meta = header.get("meta")
+    return Raw(path, meta if isinstance(meta, dict) else {}, bm25, records, extra)
+
+
+def splice(pieces: Sequence[tuple[RecordStore, int, int]]) -> RecordStore:
+    """One in-memory store holding records ``[lo, hi)`` of each piece's store, in order.
+
+    Adjacent ranges of one store are copied in one read (a patched index keeps
+    long runs of the previous cache's records: one ``preadv`` each).
+    """
+    runs: list[list[Any]] = []
+    for records, lo, hi in pieces:
+        if runs and runs[-1][0] is records and runs[-1][2] == lo:
+            runs[-1][2] = hi
+        elif hi > lo:
+            runs.append([records, lo, hi])
+    tables = []
+    for name in ("_records", "_ids"):
+        parts = [(getattr(r, name), lo, hi) for r, lo, hi in runs]
+        sizes = [int(t.offsets[hi] - t.offsets[lo]) for t, lo, hi in parts]
+        blob = np.empty(sum(sizes), dtype=np.uint8)
+        offsets = [np.zeros(1, dtype=np.int64)]
+        at = 0
+        for (table, lo, hi), size in zip(parts, sizes, strict=True):
+            start = int(table.offsets[lo])
+            table.copy_into(start, start + size, blob[at : at + size])
+            offsets.append(table.offsets[lo + 1 : hi + 1] - start + at)
+            at += size
+        tables.append(_StringTable(blob, np.concatenate(offsets)))
+    return RecordStore(tables[0], tables[1])
 
 
 def reopen_records(path: Path, records: RecordStore) -> RecordStore:
