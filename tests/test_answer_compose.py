@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,7 +14,10 @@ from bot.answer.kinds import question_kind
 from bot.answer.render import answer_text
 from bot.knowledge import KnowledgeBase
 from bot.knowledge.schema import date_sort_key
-from bot.search import Index
+from bot.search import Index, LazyRecords, open_index
+from bot.search.build import FINGERPRINT, index_from_cache
+from bot.search.records import LazyById
+from bot.search.store import RecordStore, load_cached
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -197,3 +201,56 @@ def test_a_question_cut_at_the_length_limit_in_a_stray_letter_still_answers(
 def test_a_near_miss_whose_subject_no_record_holds_abstains(index: Index) -> None:
     result = answer(index, "Did Iran supply Russia with submarines?")
     assert not result.found and result.citations == ()
+
+
+class CountingRecords(LazyRecords):
+    """Records served from a real index cache, remembering which were decoded."""
+
+    def __init__(self, store: RecordStore) -> None:
+        super().__init__(store)
+        self.decoded: set[int] = set()
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, int):
+            self.decoded.add(i % len(self))
+        return super().__getitem__(i)
+
+
+def counting_index(cache: Path) -> tuple[Index, CountingRecords]:
+    open_index(ROOT / "knowledge", cache)  # writes the cache
+    (path,) = cache.glob("index-*.npz")
+    cached = load_cached(cache, path.stem.removeprefix("index-"), fingerprint=FINGERPRINT)
+    assert cached is not None
+    records = CountingRecords(cached.records)
+    knowledge = KnowledgeBase(
+        records=records,
+        aliases=tuple(tuple(g) for g in cached.meta["aliases"]),
+        by_id=LazyById(cached.records, records),
+    )
+    served = index_from_cache(cached)
+    return Index(knowledge, served.analyzer, served.scorer, served.speller.words), records
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "drones",
+        "How many drones did Russia receive?",
+        "Where is the drone factory?",
+        "When was the factory reported?",
+    ],
+)
+def test_an_answer_decodes_only_the_records_it_shows(
+    tmp_path: Path, lexical_index: Index, question: str
+) -> None:
+    index, records = counting_index(tmp_path)
+    result = answer(index, question)
+    assert result == answer(lexical_index, question)  # the same answer as from YAML
+    hits = index.search(question, limit=18)
+    assert len(hits) > len(result.citations)  # more records matched than are cited
+    shown = {c.claim_id for c in result.citations} | {
+        other
+        for c in result.citations
+        for other in re.findall(r"\[([a-z0-9-]+)\]", " ".join(c.notes))
+    }
+    assert {records.record_id(i) for i in records.decoded} == shown

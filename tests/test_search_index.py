@@ -130,3 +130,19 @@ def test_cached_index_corrects_spelling_without_decoding_records(tmp_path: Path)
     assert cached.spell("iranian dron factroy") == "iranian drone factory"
     # The word list came with the cache: no record was read to build it.
     assert cached.knowledge.records._decoded == {}
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["drones", "Iran Russia drone factory", "Shahed Mohajer-6 Caspian", "weather in Moscow"],
+)
+def test_matched_terms_and_coverage_are_those_of_each_record(index: Index, question: str) -> None:
+    terms = index.question_terms(question)
+    hits = index.search(question, limit=30)
+    assert hits
+    for hit in hits:
+        matched = index.scorer.matched(hit.position, terms)
+        assert hit.matched == matched and list(hit.matched) == list(matched)  # same order
+        assert hit.coverage == index.coverage(terms, matched)  # bit for bit
+        assert hit.record_id == hit.record.id and hit.claim == hit.record.claim
+        assert hit.contradicts == hit.record.contradicts

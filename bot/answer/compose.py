@@ -26,7 +26,7 @@ import re
 from bot.answer.kinds import NUMBER, PLACE, Kind, question_kind
 from bot.answer.language import foreign_language
 from bot.answer.model import Answer, Citation, clip, short_claimant
-from bot.answer.snippets import best_snippet, marks
+from bot.answer.snippets import Snippet, choose_snippet, marks
 from bot.knowledge.review import review_json, review_line
 from bot.knowledge.schema import Record, date_sort_key
 from bot.search.index import Hit, Index
@@ -56,8 +56,7 @@ MAX_CITATIONS = 6
 
 NO_RECORDS = "I have no claim records about that."
 LANGUAGE_REPLY = (
-    "I understand questions in English only, and this one looks like {}. "
-    "Please ask it in English."
+    "I understand questions in English only, and this one looks like {}. Please ask it in English."
 )
 EMPTY_QUESTION = "Please ask a question in words, e.g. “When was the factory reported?”"
 
@@ -83,7 +82,8 @@ def _notes(index: Index, record: Record) -> tuple[str, ...]:
 
 def cite(index: Index, hit: Hit) -> Citation:
     record = hit.record
-    snippet = best_snippet(index, record, hit.matched)
+    chosen = choose_snippet(index, record, hit.matched)
+    snippet = chosen.text
     return Citation(
         claim_id=record.id,
         claim=record.claim,
@@ -99,7 +99,7 @@ def cite(index: Index, hit: Hit) -> Citation:
         publisher=record.source.publisher,
         score=hit.score,
         notes=_notes(index, record),
-        quote_repeats_claim=_repeats(index, record.claim, snippet),
+        quote_repeats_claim=_repeats(index, record.claim, chosen),
         review=review_json(record),
     )
 
@@ -129,9 +129,16 @@ def _lead(kind: Kind, cited: list[Citation], timeline: bool) -> tuple[str, str |
     return f"{who} ({top.date_text}): {top.claim}", top.claim_id
 
 
-def _repeats(index: Index, claim: str, snippet: str) -> bool:
-    """Whether the quote says the claim again nearly word for word (term Jaccard ≥ 0.75)."""
-    a, b = set(index.analyzer.terms(claim)), set(index.analyzer.terms(snippet))
+def _repeats(index: Index, claim: str, snippet: Snippet) -> bool:
+    """Whether the quote says the claim again nearly word for word (term Jaccard ≥ 0.75).
+
+    The terms choosing the snippet analysed are not analysed again."""
+    a = snippet.claim_terms
+    if a is None:
+        a = set(index.analyzer.terms(claim))
+    b = snippet.terms
+    if b is None:
+        b = set(index.analyzer.terms(snippet.text))
     return bool(a | b) and len(a & b) / len(a | b) >= REPEAT_OVERLAP
 
 
@@ -191,11 +198,16 @@ def answer(index: Index, question: str, limit: int = MAX_CITATIONS) -> Answer:
     # among records that match well, those come first (stable: by score after).
     wanted = {"how_many": NUMBER, "where": PLACE}.get(kind)
     if wanted is not None:
-        kept.sort(key=lambda h: _states(wanted, h.record.claim))
+        kept.sort(key=lambda h: _states(wanted, h.claim))
     # A denial cited beside the claim it denies is already shown as that
-    # claim's note (with its id): one line, not two.
-    shown = {h.record.id for h in kept}
-    kept = kept[:1] + [h for h in kept[1:] if not set(h.record.contradicts) & shown]
+    # claim's note (with its id): one line, not two. Fields are read, not
+    # records decoded: only the cited ones are.
+    links = [h.contradicts for h in kept[1:]]
+    if any(links):
+        shown = {h.record_id for h in kept}
+        kept = kept[:1] + [
+            h for h, ids in zip(kept[1:], links, strict=True) if not set(ids) & shown
+        ]
     more = max(0, len(kept) - limit)
     cited = [cite(index, h) for h in kept[:limit]]
     timeline = kind == "when" and len(cited) > 1

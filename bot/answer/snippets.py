@@ -4,6 +4,7 @@ with the question's words marked."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from bot.knowledge.schema import Record
 from bot.search.analysis import WORD
@@ -70,7 +71,22 @@ def claim_act(index: Index, record: Record) -> set[str]:
     return set(index.analyzer.terms(head)) - set(index.analyzer.terms(record.claimant))
 
 
+@dataclass(frozen=True)
+class Snippet:
+    """A chosen snippet, with the analysis that chose it, for the citation to reuse."""
+
+    text: str
+    #: The snippet's terms and the claim's, where choosing it needed them (else None).
+    terms: set[str] | None = None
+    claim_terms: set[str] | None = None
+
+
 def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
+    """The excerpt sentence that carries this record's claim (see :func:`choose_snippet`)."""
+    return choose_snippet(index, record, terms).text
+
+
+def choose_snippet(index: Index, record: Record, terms: frozenset[str]) -> Snippet:
     """The excerpt sentence that carries this record's claim.
 
     A sentence holding the record's verbatim quote carries it. Otherwise the
@@ -79,20 +95,22 @@ def best_snippet(index: Index, record: Record, terms: frozenset[str]) -> str:
     """
     candidates = sentences(record.source.excerpt)
     if len(candidates) == 1:
-        return candidates[0]
+        return Snippet(candidates[0])
     if record.quote:
         quoting = [c for c in candidates if record.quote[:60] in c]
         if quoting:
-            return quoting[0]
+            return Snippet(quoting[0])
     claim_terms = set(index.analyzer.terms(record.claim))
     act = claim_act(index, record)
-    question_weight = sum(index.weight(t) for t in terms) or 1.0
+    weights = {t: index.weight(t) for t in terms}
+    question_weight = sum(weights[t] for t in terms) or 1.0
 
-    def gain(sentence: str) -> float:
-        found = set(index.analyzer.terms(sentence))
+    def gain(found: set[str]) -> float:
         act_share = len(act & found) / len(act) if act else 0.0
         claim_share = len(claim_terms & found) / max(1, len(claim_terms))
-        question_share = sum(index.weight(t) for t in terms & found) / question_weight
+        question_share = sum(weights[t] for t in terms & found) / question_weight
         return 2 * act_share + claim_share + 0.25 * question_share
 
-    return max(candidates, key=gain)  # max keeps the first of equals
+    analysed = [(c, set(index.analyzer.terms(c))) for c in candidates]
+    best, found = max(analysed, key=lambda pair: gain(pair[1]))  # max keeps the first of equals
+    return Snippet(best, found, claim_terms)
