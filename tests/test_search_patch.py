@@ -18,6 +18,7 @@ import pytest
 from bench import generate
 from bot.errors import KnowledgeError
 from bot.knowledge import load
+from bot.knowledge.loader import file_digest
 from bot.search import Index, patch, segments, spelling, store
 from bot.search.build import FINGERPRINT, BuildReport, open_index
 from tests.records import write_records
@@ -228,7 +229,9 @@ def test_the_cache_lists_its_files_and_links(folder: Path, tmp_path: Path) -> No
     cache = tmp_path / "cache"
     index = reopen(folder, cache)[0]
     ((path, meta),) = store.headers(cache, FINGERPRINT)
-    keys = [segments.segment_key(p.read_bytes(), ()) for p in sorted(folder.glob("*.yaml"))]
+    keys = [
+        segments.segment_key(file_digest(p.read_bytes()), ()) for p in sorted(folder.glob("*.yaml"))
+    ]
     assert meta[patch.FILES] == [[key, 100] for key in keys]
     raw = store.load_raw(path, FINGERPRINT)
     sources = raw.extra["links.from"].tolist()

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from bot.knowledge import load
-from bot.knowledge.loader import read_record_file, record_files
+from bot.knowledge.loader import file_digest, read_record_file, record_files
 from bot.search import segments
 from bot.search.analysis import Analyzer
 from bot.search.fields import document_terms
@@ -86,10 +86,10 @@ def test_links_across_segments_are_checked() -> None:
 
 
 def test_key_names_content_and_aliases_not_the_file() -> None:
-    key = segments.segment_key(b"- a\n", ())
-    assert key == segments.segment_key(b"- a\n", [])
-    assert key != segments.segment_key(b"- b\n", ())
-    assert key != segments.segment_key(b"- a\n", [("drone", "uav")])
+    key = segments.segment_key(file_digest(b"- a\n"), ())
+    assert key == segments.segment_key(file_digest(b"- a\n"), [])
+    assert key != segments.segment_key(file_digest(b"- b\n"), ())
+    assert key != segments.segment_key(file_digest(b"- a\n"), [("drone", "uav")])
 
 
 def test_prune_keeps_the_current_and_a_few_spare(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ else load, validate, build, and cache it for next time."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections.abc import Sequence
@@ -15,6 +14,9 @@ from bot.errors import KnowledgeError
 from bot.knowledge.loader import (
     ALIAS_FILE,
     KnowledgeBase,
+    digest_update,
+    file_digest,
+    folder_digest,
     load,
     read_alias_file,
     record_files,
@@ -141,12 +143,15 @@ def _lexical_index(
     except OSError:
         report.path = "full"
         return Index.build(load(folder))  # says which file cannot be read
-    h = hashlib.sha256()
+    h = folder_digest()
+    hashed = []
     for path, raw in files:
-        h.update(path.name.encode() + b"\0" + raw + b"\0")  # as bot.knowledge.digest
-    folder_digest = h.hexdigest()
+        content = file_digest(raw)  # each file hashed once: folder digest and segment key
+        digest_update(h, path, content)  # as bot.knowledge.digest
+        hashed.append((path, raw, content))
+    digest = h.hexdigest()
     report.read_s = time.perf_counter() - t0
-    cached = store.load_cached(cache_dir, folder_digest, fingerprint=FINGERPRINT)
+    cached = store.load_cached(cache_dir, digest, fingerprint=FINGERPRINT)
     if cached is not None:
         report.path = "cache"
         t0 = time.perf_counter()
@@ -154,7 +159,7 @@ def _lexical_index(
         report.open_s = time.perf_counter() - t0
         return index
     try:
-        return _merged_index(folder, cache_dir, files, folder_digest, report, workers)
+        return _merged_index(folder, cache_dir, hashed, digest, report, workers)
     except OSError as exc:  # a read-only or full disk costs speed, not answers
         log.warning("could not write the index cache in %s: %s", cache_dir, exc)
         report.path = "full"
@@ -164,12 +169,13 @@ def _lexical_index(
 def _merged_index(
     folder: Path,
     cache_dir: str | Path,
-    files: list[tuple[Path, bytes]],
-    folder_digest: str,
+    files: list[tuple[Path, bytes, bytes]],
+    digest: str,
     report: BuildReport,
     workers: int | None,
 ) -> Index:
     """The index from per-file segments, building the missing ones; cached whole after.
+    ``files``: (path, bytes, :func:`file_digest`) of each file; ``digest``: the folder's.
 
     When a previous cache holds most files unchanged (a large knowledge base
     after an edit), it is patched instead (:mod:`bot.search.patch`): only the
@@ -178,17 +184,17 @@ def _merged_index(
     report.path = "segments"
     aliases: tuple[tuple[str, ...], ...] = ()
     names = []
-    for path, raw in files:
+    for path, raw, content in files:
         if path.name == ALIAS_FILE:
             aliases, problems = read_alias_file(raw, str(path))
             if problems:
                 _invalid(folder)
         else:
-            names.append((path, raw))
+            names.append((path, raw, content))
     if not names:
         _invalid(folder)
     # The aliases key every segment, so they are known before any key is used.
-    record_paths = [(p, raw, segments.segment_key(raw, aliases)) for p, raw in names]
+    record_paths = [(p, raw, segments.segment_key(content, aliases)) for p, raw, content in names]
     keys = [key for _, _, key in record_paths]
     t0 = time.perf_counter()
     base = patch.find_base(cache_dir, FINGERPRINT, keys) if len(set(keys)) == len(keys) else None
@@ -233,7 +239,7 @@ def _merged_index(
     }
     store.store(
         cache_dir,
-        folder_digest,
+        digest,
         scorer,
         records,
         fingerprint=FINGERPRINT,
@@ -246,14 +252,14 @@ def _merged_index(
     # index in memory is the one just written, so it is not read back and
     # rebuilt (5 s at 1M records); a restart's load_cached checks the file.
     t0 = time.perf_counter()
-    path = store.cache_path(cache_dir, folder_digest)
+    path = store.cache_path(cache_dir, digest)
     try:
         on_disk = store.reopen_records(path, records)
     except (store.CacheError, OSError, KeyError, ValueError) as exc:
         raise OSError(f"the index cache just written could not be read back: {exc}") from exc
     del records
-    cached = store.Cached(scorer, on_disk, folder_digest, FINGERPRINT, meta, path)
-    index = index_from_cache(cached, [p for p, _ in files])
+    cached = store.Cached(scorer, on_disk, digest, FINGERPRINT, meta, path)
+    index = index_from_cache(cached, [p for p, _, _ in files])
     report.open_s = time.perf_counter() - t0
     return index
 

@@ -186,9 +186,9 @@ def apply(base: Base, files: Sequence[tuple[str, Segment | None]]) -> Patched | 
     if old is None:
         return None
     terms, indptr, docs, tf, doc_len = old
-    renumber = np.full(len(doc_len), -1, dtype=np.int64)
+    renumber = np.full(len(doc_len), -1, dtype=np.int32)  # records < 2**31: half the bytes
     for lo, hi, start in kept:
-        renumber[lo:hi] = np.arange(start, start + hi - lo)
+        renumber[lo:hi] = np.arange(start, start + hi - lo, dtype=np.int32)
     scorer = _postings(terms, indptr, docs, tf, doc_len, renumber, added, total)
     pieces: list[tuple[store.RecordStore, int, int]] = []
     for lo, hi, _, segment in _in_order(kept, added):
@@ -266,11 +266,21 @@ def _postings(
     added: _Added,
     total: int,
 ) -> SparseBM25:
-    """The patched postings: kept ones renumbered, new ones inserted in (term, record) order."""
+    """The patched postings: kept ones renumbered, new ones inserted in (term, record) order.
+
+    No per-posting term ids and no sort of the whole: each kept term's postings
+    stay a sorted run (renumbering is monotone), so only the new postings are
+    placed, by a binary search in their term's run, and inserted in one pass.
+    """
     moved = renumber[docs]
     keep = moved >= 0
-    term_of = np.repeat(np.arange(len(terms), dtype=np.int64), np.diff(indptr))[keep]
-    doc_of, tf_of = moved[keep], tf[keep].astype(np.int64)
+    kept_df = (
+        np.add.reduceat(keep, indptr[:-1], dtype=np.int64)
+        if len(docs)
+        else np.zeros(len(terms), dtype=np.int64)
+    )
+    doc_of, tf_of = moved[keep], tf[keep]
+    del moved, keep
     lengths = np.empty(total, dtype=np.int32)
     kept_positions = np.flatnonzero(renumber >= 0)
     lengths[renumber[kept_positions]] = doc_len[kept_positions]
@@ -285,29 +295,52 @@ def _postings(
         new_docs.append(start + np.repeat(np.arange(len(segment), dtype=np.int64), c.distinct))
         new_tf.append(c.tf)
         lengths[start : start + len(segment)] = c.lengths
+    df = np.zeros(len(every), dtype=np.int64)
+    df[: len(terms)] = kept_df
     if added:
         t_new, d_new, f_new = (np.concatenate(a) for a in (new_terms, new_docs, new_tf))
-        key_new = t_new * total + d_new  # < 2**63: terms * records stays far below
-        order = np.argsort(key_new, kind="stable")
-        t_new, d_new, f_new, key_new = t_new[order], d_new[order], f_new[order], key_new[order]
-        at = np.searchsorted(term_of * total + doc_of, key_new)
-        term_of = np.insert(term_of, at, t_new)
-        doc_of = np.insert(doc_of, at, d_new)
-        tf_of = np.insert(tf_of, at, f_new)
-    df = np.bincount(term_of, minlength=len(every))
+        order = np.argsort(t_new * total + d_new, kind="stable")  # (term, record) order
+        t_new, d_new, f_new = t_new[order], d_new[order], f_new[order]
+        starts = np.zeros(len(every) + 1, dtype=np.int64)
+        np.cumsum(df, out=starts[1:])  # each term's run among the kept postings
+        at = _lower_bounds(doc_of, starts[t_new], starts[t_new + 1], d_new)
+        widest = max(int(tf_of.max(initial=0)), int(f_new.max(initial=0)))
+        tf_type = np.min_scalar_type(widest)
+        doc_of = np.insert(doc_of, at, d_new.astype(doc_of.dtype))
+        tf_of = np.insert(tf_of.astype(tf_type, copy=False), at, f_new.astype(tf_type))
+        df += np.bincount(t_new, minlength=len(every))
     alive = df > 0
     new_indptr = np.zeros(int(alive.sum()) + 1, dtype=np.int64)
     np.cumsum(df[alive], out=new_indptr[1:])
     return SparseBM25(
         terms=[t for t, a in zip(every, alive.tolist(), strict=True) if a],
         indptr=new_indptr,
-        docs=doc_of.astype(np.int32),
-        tf=tf_of.astype(np.min_scalar_type(int(tf_of.max(initial=0)))),
+        docs=doc_of.astype(np.int32, copy=False),
+        tf=tf_of.astype(np.min_scalar_type(int(tf_of.max(initial=0))), copy=False),
         doc_len=lengths,
         k1=K1,
         b=B,
         delta=DELTA,
     )
+
+
+def _lower_bounds(
+    values: np.ndarray, lo: np.ndarray, hi: np.ndarray, wanted: np.ndarray
+) -> np.ndarray:
+    """Per query i, the first position in ``values[lo[i]:hi[i]]`` (sorted) whose value is not
+    below ``wanted[i]``: many binary searches at once, ~log2(run) vector steps."""
+    lo, hi = lo.copy(), hi.copy()
+    if not len(values):
+        return lo
+    last = len(values) - 1
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            return lo
+        mid = (lo + hi) // 2
+        below = open_ & (values[np.minimum(mid, last)] < wanted)
+        lo = np.where(below, mid + 1, lo)
+        hi = np.where(open_ & ~below, mid, hi)
 
 
 def _links(base: Base, renumber: np.ndarray, added: _Added) -> tuple[np.ndarray, list[str]]:

@@ -50,17 +50,18 @@ log = logging.getLogger(__name__)
 
 #: Names what a segment's content depends on besides the file and the aliases:
 #: bump it whenever analysis, field weights or this layout change.
-SEGMENT_FINGERPRINT = "segment-1 analyzer-3 fields-1"
+SEGMENT_FINGERPRINT = "segment-2 analyzer-3 fields-1"
 _KIND = "claimbot.segment"
 #: Below this many bytes of YAML to build, worker processes cost more than they save.
 PARALLEL_MIN_BYTES = 4 * 1024 * 1024
 
 
-def segment_key(raw: bytes, aliases: Sequence[Sequence[str]]) -> str:
-    """The cache key of one record file's segment: content, aliases and versions."""
+def segment_key(content: bytes, aliases: Sequence[Sequence[str]]) -> str:
+    """The cache key of one record file's segment, from the file's
+    :func:`bot.knowledge.loader.file_digest`, the aliases and the versions."""
     h = hashlib.sha256(SEGMENT_FINGERPRINT.encode() + b"\0")
     h.update(json.dumps([list(g) for g in aliases], ensure_ascii=False).encode() + b"\0")
-    h.update(raw)
+    h.update(content)
     return h.hexdigest()
 
 
