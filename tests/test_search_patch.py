@@ -234,6 +234,8 @@ def test_the_cache_lists_its_files_and_links(folder: Path, tmp_path: Path) -> No
     ]
     assert meta[patch.FILES] == [[key, 100] for key in keys]
     raw = store.load_raw(path, FINGERPRINT)
+    ids = [record.id for record in index.knowledge.records]
+    assert raw.extra["ids.hash"].tolist() == patch.id_hashes(ids).tolist()
     sources = raw.extra["links.from"].tolist()
     linked = [
         (i, target)
@@ -243,3 +245,22 @@ def test_the_cache_lists_its_files_and_links(folder: Path, tmp_path: Path) -> No
     assert linked and sorted(zip(sources, patch._links_from(raw.extra)[1], strict=True)) == sorted(
         linked
     )
+
+
+def test_ids_are_found_by_hash_and_confirmed_by_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
+    builder = store.RecordStoreBuilder()
+    for record_id in ("a-1", "b-2", "c-3", "b-2"):
+        builder.add({"id": record_id})
+    records = builder.build()
+    table = patch.IdTable(records, patch.store_hashes(records))
+    assert table.positions(["c-3", "a-1", "zz"]) == [2, 0, None]
+    assert not table.unique()
+    # Every id hashing alike: still exact, by comparing the ids themselves.
+    monkeypatch.setattr(patch, "id_hashes", lambda ids: np.zeros(len(list(ids)), dtype="<u8"))
+    builder = store.RecordStoreBuilder()
+    for record_id in ("a-1", "b-2", "c-3"):
+        builder.add({"id": record_id})
+    records = builder.build()
+    table = patch.IdTable(records, patch.store_hashes(records))
+    assert table.positions(["c-3", "a-1", "zz"]) == [2, 0, None]
+    assert table.unique()

@@ -218,6 +218,7 @@ def _merged_index(
         if not patched.valid:
             _invalid(folder)
         scorer, records, links, spelling = patched.scorer, patched.records, patched.links, []
+        hashes = patched.hashes
         counts = [len(found[key]) if key in found else _span(base, key) for key in keys]
     else:
         ready = [found[key] for key in keys]
@@ -227,6 +228,7 @@ def _merged_index(
         records = segments.merge_records(ready)
         spelling = segments.merge_spelling(ready)
         links = patch.segment_links(ready)
+        hashes = patch.store_hashes(records)
         counts = [len(part) for part in ready]
     report.merge_s = time.perf_counter() - t0
     built = set(report.built)
@@ -244,7 +246,7 @@ def _merged_index(
         records,
         fingerprint=FINGERPRINT,
         meta=meta,
-        extra=patch.link_arrays(*links),
+        extra=patch.extra_arrays(links, hashes),
     )
     segments.prune(cache_dir, keys)
     report.store_s = time.perf_counter() - t0

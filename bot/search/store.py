@@ -239,10 +239,6 @@ class RecordStore(Sequence[dict[str, Any]]):
         """The position of the record with this id, or None."""
         return self._id_positions().get(record_id)
 
-    def ids_unique(self) -> bool:
-        """Whether no two records share an id."""
-        return len(self._id_positions()) == len(self)
-
     def _id_positions(self) -> dict[str, int]:
         if self._positions is None:
             raw = self._ids.whole().tobytes()
