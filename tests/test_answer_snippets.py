@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
-from bot.answer.snippets import best_snippet, claim_act, sentences
+from bot.answer.snippets import (
+    _ASCII_WORD,
+    _DOTTED,
+    ABBREVIATIONS,
+    _ends_in_abbreviation,
+    best_snippet,
+    claim_act,
+    marks,
+    sentences,
+)
 from bot.knowledge import KnowledgeBase
 from bot.search import Index
+from bot.search.analysis import WORD
 
 
 def test_a_denial_is_quoted_with_the_sentence_that_denies(
@@ -53,3 +65,34 @@ def test_sentences_do_not_break_after_abbreviations(text: str, count: int) -> No
     parts = sentences(text)
     assert len(parts) == count, parts
     assert " ".join(parts) == text
+
+
+def test_an_abbreviation_is_read_from_the_last_word_as_the_whole_pattern_reads_it() -> None:
+    def whole(piece: str) -> bool:
+        found = _DOTTED.search(piece)
+        return found is not None and (
+            found.group(1) is None or found.group(1).lower() in ABBREVIATIONS
+        )
+
+    rng = random.Random(2)
+    alphabet = "aAbBmMrRsStTUu. .\t\n(\"“”\xa0\u2003\x1c-'é1"
+    pieces = ["Mr.", "U.S.", "J.", "a.m.", "(Gen.", "“Dr.", "x.Mr.", "Prof", "etc.", "Inc.\n"]
+    pieces += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12))) for _ in range(50000)
+    ]
+    for piece in pieces:
+        assert _ends_in_abbreviation(piece) == whole(piece), repr(piece)
+
+
+def test_ascii_words_are_marked_where_the_word_pattern_finds_them(index: Index) -> None:
+    rng = random.Random(3)
+    texts = ["".join(rng.choice("abcXYZ019-' _.,\t\"()") for _ in range(20)) for _ in range(5000)]
+    for text in texts:
+        assert [m.span() for m in _ASCII_WORD.finditer(text)] == [
+            m.span() for m in WORD.finditer(text)
+        ]
+    terms = frozenset(index.question_terms("Iran's drones in the U.S."))
+    for text in ["Iran’s drones, Iran's drone-makers and the U.S. drones.", "Iran's drone-makers."]:
+        expected = [m.span() for m in WORD.finditer(text) if "iran" in m.group().lower()]
+        expected += [m.span() for m in WORD.finditer(text) if "drone" in m.group()]
+        assert list(marks(index, text, terms)) == sorted(expected)

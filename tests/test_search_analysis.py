@@ -1,6 +1,8 @@
 """Text analysis: words, stems, stop words, names and aliases."""
 
-from bot.search.analysis import Analyzer, words
+import random
+
+from bot.search.analysis import _US, WORD, Analyzer, words
 
 
 def test_words_keep_hyphenated_names_and_numbers() -> None:
@@ -57,3 +59,14 @@ def test_remembered_short_texts_give_fresh_lists() -> None:
     first.append("changed")
     assert analyzer.terms("UAV plant") == ["drone", "plant"]
     assert analyzer.seen_words() == {"drone", "uav", "plant"}
+
+
+def test_ascii_words_are_the_word_patterns_matches() -> None:
+    rng = random.Random(1)
+    alphabet = "abcXYZUSA.019-'’ _,;\t\n\x01\x7f\"()"
+    texts = ["U.S. said", "the US-led", "don't", "'quoted'", "a--b", "-a-", "ab'-cd", "x_y"]
+    texts += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 24))) for _ in range(20000)
+    ]
+    for text in filter(str.isascii, texts):
+        assert words(text) == WORD.findall(_US.sub(" usa ", text).lower()), text

@@ -65,24 +65,28 @@ _SCRIPTS = {
 def foreign_language(question: str) -> str | None:
     """The name of the language (or script) a question is written in, when it is
     plainly not English; None for English or when unsure."""
-    letters = [c for c in question if c.isalpha()]
-    if not letters:
-        return None
-    scripts: dict[str, int] = {}
-    for char in letters:
-        if ord(char) < 0x250:  # Basic Latin to Latin Extended-B
-            continue
-        name = unicodedata.name(char, "").split(" ")[0]
-        scripts[name] = scripts.get(name, 0) + 1
-    if scripts:
-        script, count = max(scripts.items(), key=lambda item: item[1])
-        if count * 2 > len(letters) and script in _SCRIPTS:
-            return _SCRIPTS[script]
+    if question.isascii():  # Basic Latin only: no script to count (the usual case)
+        if not any(map(str.isalpha, question)):
+            return None
+    else:
+        letters = [c for c in question if c.isalpha()]
+        if not letters:
+            return None
+        scripts: dict[str, int] = {}
+        for char in letters:
+            if ord(char) < 0x250:  # Basic Latin to Latin Extended-B
+                continue
+            name = unicodedata.name(char, "").split(" ")[0]
+            scripts[name] = scripts.get(name, 0) + 1
+        if scripts:
+            script, count = max(scripts.items(), key=lambda item: item[1])
+            if count * 2 > len(letters) and script in _SCRIPTS:
+                return _SCRIPTS[script]
     words = [w.lower() for w in _WORD.findall(question)]
-    english = sum(w in _ENGLISH for w in words)
+    english = sum(map(_ENGLISH.__contains__, words))
     best, score = None, 0
     for language, function_words in _FUNCTION_WORDS.items():
-        found = sum(w in function_words for w in words)
+        found = sum(map(function_words.__contains__, words))
         if found > score:
             best, score = language, found
     if best is not None and score >= 2 and score > english:

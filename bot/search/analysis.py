@@ -65,12 +65,27 @@ def clean(text: str) -> str:
     return "".join(" " if unicodedata.category(c)[0] == "C" else c for c in text)
 
 
+#: For ASCII text: letters lowercased, digits, hyphens and apostrophes kept,
+#: every other character a space.
+_ASCII_WORDS = str.maketrans(
+    {c: (chr(c).lower() if chr(c).isalnum() or chr(c) in "-'" else " ") for c in range(128)}
+)
+
+
 def words(text: str) -> list[str]:
     """Split text into lowercase words, keeping hyphenated names whole."""
     if text.isascii():
         # ASCII needs no normalising, a control character splits words as a
         # space would, and lowercasing the whole text first splits the same.
-        return WORD.findall(_US.sub(" usa ", text).lower())
+        if "U" in text:
+            text = _US.sub(" usa ", text)
+        # WORD's matches, three times faster: the runs of letters, digits,
+        # hyphens and apostrophes; only a run holding a hyphen or an
+        # apostrophe needs WORD to drop the ones that join no two words.
+        runs = text.translate(_ASCII_WORDS).split()
+        if "-" not in text and "'" not in text:
+            return runs
+        return [w for run in runs for w in ((run,) if run.isalnum() else WORD.findall(run))]
     text = _US.sub(" usa ", clean(text))
     return [w.lower().replace("’", "'") for w in WORD.findall(text)]
 

@@ -255,8 +255,8 @@ class Index:
         for bit, (tid, _) in enumerate(held):
             docs, _ = self.scorer.term_postings(tid)  # record ids ascending
             wanted = positions.astype(docs.dtype)  # else numpy copies the postings to compare
-            at = np.minimum(np.searchsorted(docs, wanted), len(docs) - 1)
-            for row in np.flatnonzero(docs[at] == wanted).tolist():
+            at = docs.take(docs.searchsorted(wanted), mode="clip")
+            for row in np.flatnonzero(at == wanted).tolist():
                 masks[row] |= 1 << bit
         weights = {t: self.weight(t) for t in terms}
         total = sum(weights[t] for t in terms)
