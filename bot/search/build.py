@@ -104,7 +104,7 @@ def with_vectors(index: Index, embedder: Embedder, cache_dir: str | Path | None 
     """The same index with its records' sentence vectors (hybrid search)."""
     records = index.knowledge.records
     if isinstance(records, LazyRecords):
-        keys = [record_key(records.raw(i)) for i in range(len(records))]
+        keys = [bytes(k) for k in records.content_keys()]  # kept in the index cache
     else:
         keys = [record_key(record_json(r)) for r in records]
     texts = _RecordTexts(records)

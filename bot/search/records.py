@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, overload
 
+import numpy as np
 from pydantic import BaseModel
 from pydantic_core import from_json
 
@@ -100,6 +101,10 @@ class LazyRecords(Sequence[Record]):
 
     def record_id(self, i: int) -> str:
         return self._store.record_id(i)
+
+    def content_keys(self) -> np.ndarray:
+        """Every record's content key, (n, 16) uint8, as the cache keeps them."""
+        return self._store.content_keys()
 
     def _position(self, i: int) -> int:
         n = len(self._store)

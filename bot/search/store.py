@@ -27,6 +27,7 @@ k1/b/delta): change it and old caches are rebuilt.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ __all__ = [
     "StaleCacheError",
     "cache_path",
     "compact_json",
+    "content_key",
     "headers",
     "load_cached",
     "load_raw",
@@ -66,6 +68,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def content_key(record_json: bytes) -> bytes:
+    """A record's content key (16 bytes of blake2b over its stored JSON): cached vectors
+    are reused while it is unchanged."""
+    return hashlib.blake2b(record_json, digest_size=16).digest()
 
 
 def compact_json(value: Any) -> bytes:
@@ -210,10 +218,15 @@ class RecordStore(Sequence[dict[str, Any]]):
     cache. ``position(record_id)`` maps ids to positions (built on first use).
     """
 
-    def __init__(self, records: _StringTable, ids: _StringTable) -> None:
+    def __init__(
+        self, records: _StringTable, ids: _StringTable, keys: np.ndarray | None = None
+    ) -> None:
         if len(records) != len(ids):
             raise CacheError("record store: as many ids as records expected")
+        if keys is not None and (keys.dtype != np.uint8 or keys.shape != (len(records), 16)):
+            raise CacheError("record store: content keys must be 16 bytes a record")
         self._records, self._ids = records, ids
+        self._keys = keys
         self._positions: dict[str, int] | None = None
 
     def __len__(self) -> int:
@@ -262,13 +275,27 @@ class RecordStore(Sequence[dict[str, Any]]):
         """Bytes held in memory (a blob left on disk does not count)."""
         return self._records.nbytes + self._ids.nbytes
 
+    def content_keys(self) -> np.ndarray:
+        """Every record's :func:`content_key`, as an (n, 16) uint8 array: what the vector
+        cache is keyed by. Kept in the index cache, so a restart or reload does not
+        read and hash every record again; computed (one read of the blob) otherwise."""
+        if self._keys is None:
+            blob = self._records.whole().tobytes()
+            bounds = self._records.offsets.tolist()
+            joined = b"".join(content_key(blob[a:z]) for a, z in pairwise(bounds))
+            self._keys = np.frombuffer(joined, dtype=np.uint8).reshape(len(self), 16)
+        return self._keys
+
     def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
-        return {
+        arrays = {
             prefix + "blob": self._records.whole(),
             prefix + "offsets": self._records.offsets,
             prefix + "ids_blob": self._ids.whole(),
             prefix + "ids_offsets": self._ids.offsets,
         }
+        if self._keys is not None:
+            arrays[prefix + "keys"] = self._keys
+        return arrays
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "records.") -> RecordStore:
@@ -280,7 +307,8 @@ class RecordStore(Sequence[dict[str, Any]]):
             raise CacheError(f"record store array {exc} is missing") from None
         records.validate("records")
         ids.validate("record ids")
-        return cls(records, ids)
+        keys = arrays.get(prefix + "keys")
+        return cls(records, ids, None if keys is None else np.asarray(keys))
 
 
 @dataclass(frozen=True)
@@ -331,6 +359,7 @@ def store(
         "meta": dict(meta or {}),
         "created": time.time(),
     }
+    records.content_keys()  # kept with the records: a restart need not hash them again
     arrays = {
         "cache_meta": np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
         **index.to_arrays("bm25."),
@@ -522,7 +551,9 @@ def splice(pieces: Sequence[tuple[RecordStore, int, int]]) -> RecordStore:
             offsets.append(table.offsets[lo + 1 : hi + 1] - start + at)
             at += size
         tables.append(_StringTable(blob, np.concatenate(offsets)))
-    return RecordStore(tables[0], tables[1])
+    keys = [r.content_keys()[lo:hi] for r, lo, hi in runs]
+    merged = np.concatenate(keys) if keys else np.zeros((0, 16), dtype=np.uint8)
+    return RecordStore(tables[0], tables[1], merged)
 
 
 def reopen_records(path: Path, records: RecordStore) -> RecordStore:

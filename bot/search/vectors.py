@@ -37,6 +37,7 @@ from bot.config import DEFAULT_MODEL, MODEL_ENV
 from bot.errors import ModelError
 from bot.knowledge.schema import Record
 from bot.search.ann import ANN_MIN_VECTORS, AnnIndex, FileRows, ann_index, keys_of
+from bot.search.store import content_key
 
 log = logging.getLogger(__name__)
 
@@ -235,9 +236,8 @@ def _folder_digest(folder: Path) -> str:
     return hashlib.sha256(f"{stat.st_size}:{int(stat.st_mtime)}".encode()).hexdigest()[:12]
 
 
-def record_key(record_json: bytes) -> bytes:
-    """A record's content key (16 bytes): vectors are reused while it is unchanged."""
-    return hashlib.blake2b(record_json, digest_size=16).digest()
+#: A record's content key (16 bytes): vectors are reused while it is unchanged.
+record_key = content_key
 
 
 class VectorIndex:
