@@ -225,3 +225,17 @@ def test_record_store_streams_and_is_lazy() -> None:
     assert records.record_id(5) == "r5"
     assert records.position("r500") == 500
     assert json.loads(records.raw(3)) == {"id": "r3", "n": 3}
+
+
+def test_the_cache_keeps_each_records_content_key(
+    tmp_path: Path, stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cached = load_cached(tmp_path, DIGEST, fingerprint="v1")
+    assert cached is not None
+    expected = [cache.content_key(cached.records.raw(i)) for i in range(3)]
+    # Read from the file, not hashed again: a reload with vectors reads no record.
+    monkeypatch.setattr(cache, "content_key", lambda raw: pytest.fail("hashed again"))
+    assert [bytes(k) for k in cached.records.content_keys()] == expected
+    spliced = cache.splice([(cached.records, 2, 3), (cached.records, 0, 1)])
+    assert [bytes(k) for k in spliced.content_keys()] == [expected[2], expected[0]]
+    assert [spliced[i]["id"] for i in range(2)] == [RECORDS[2]["id"], RECORDS[0]["id"]]
