@@ -93,10 +93,23 @@ def test_a_trusted_decode_equals_validation_for_every_field(fields: dict[str, ob
     assert_same_record(trusted_record(raw), Record.model_validate(json.loads(raw)))
 
 
-def test_a_trusted_decode_validates_what_a_record_cannot_hold() -> None:
-    raw = record_json(built()).replace(b'{"id"', b'{"colour":"red","id"')
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'{"id"', b'{"colour":"red","id"'),
+        (b'"claimant":"Someone",', b""),
+        (b'"excerpt"', b'"text"'),
+    ],
+)
+def test_a_trusted_decode_validates_what_a_record_cannot_hold(old: bytes, new: bytes) -> None:
+    raw = record_json(built()).replace(old, new)
     with pytest.raises(ValidationError):
         trusted_record(raw)
+
+
+def test_a_dump_without_its_lists_is_validated_and_gets_them() -> None:
+    raw = record_json(built()).replace(b'"denied_by":[],', b"")
+    assert trusted_record(raw).denied_by == []
 
 
 def lazy(*records: Record) -> LazyRecords:

@@ -131,6 +131,9 @@ def choose_snippet(index: Index, record: Record, terms: frozenset[str]) -> Snipp
         question_share = sum(weights[t] for t in terms & found) / question_weight
         return 2 * act_share + claim_share + 0.25 * question_share
 
-    analysed = [(c, set(index.analyzer.terms(c))) for c in candidates]
+    # An excerpt often opens with the claim itself: its terms are known.
+    analysed = [
+        (c, claim_terms if c == record.claim else set(index.analyzer.terms(c))) for c in candidates
+    ]
     best, found = max(analysed, key=lambda pair: gain(pair[1]))  # max keeps the first of equals
     return Snippet(best, found, claim_terms)

@@ -32,13 +32,21 @@ _NESTED: dict[type[BaseModel], dict[str, type[BaseModel]]] = {
     Source: {},
     Review: {},
 }
-_FIELDS = {
-    model: tuple(
-        (name, info.default, info.default_factory) for name, info in model.model_fields.items()
-    )
+#: Each field with its default, in declaration order (a model's ``__dict__`` order).
+_DEFAULTS = {
+    model: tuple((name, info.default) for name, info in model.model_fields.items())
     for model in _NESTED
 }
 _NAMES = {model: frozenset(model.model_fields) for model in _NESTED}
+#: The fields a dump always holds: the required ones, and the lists (never None).
+_ALWAYS = {
+    model: frozenset(
+        name
+        for name, info in model.model_fields.items()
+        if info.is_required() or info.default_factory is not None
+    )
+    for model in _NESTED
+}
 _set = object.__setattr__
 #: How :func:`record_json` writes a record that contradicts nothing. Inside a JSON
 #: string every quote is escaped, so these bytes can only be that record's own key.
@@ -50,22 +58,21 @@ def _trusted(model: type[BaseModel], data: dict[str, Any]) -> Any:
 
     The same attributes (``__dict__`` in field order, the fields set, no extras,
     no private state); the validators are not run again. Anything but the
-    dump of a valid record (an unknown key) is validated after all, which says what is wrong.
+    dump of a valid record (an unknown key, a field missing) is validated after
+    all, which says what is wrong.
     """
-    if not data.keys() <= _NAMES[model]:
+    keys = data.keys()
+    if not (_ALWAYS[model] <= keys <= _NAMES[model]):
         return model.model_validate(data)
-    nested = _NESTED[model]
-    values: dict[str, Any] = {}
-    for name, default, factory in _FIELDS[model]:
-        if name in data:
-            value = data[name]
-            inner = nested.get(name)
-            values[name] = _trusted(inner, value) if inner and value is not None else value
-        else:
-            values[name] = factory() if factory is not None else default  # type: ignore[call-arg]
+    get = data.get
+    values = {name: get(name, default) for name, default in _DEFAULTS[model]}
+    for name, inner in _NESTED[model].items():
+        value = values[name]
+        if value is not None:
+            values[name] = _trusted(inner, value)
     built = model.__new__(model)
     _set(built, "__dict__", values)
-    _set(built, "__pydantic_fields_set__", set(data))
+    _set(built, "__pydantic_fields_set__", set(keys))
     _set(built, "__pydantic_extra__", None)
     _set(built, "__pydantic_private__", None)
     return built
