@@ -312,6 +312,8 @@ class FileRows:
         if len(shape) != 2 or fortran or dtype != np.float16:
             raise ValueError(f"{member}: expected a C-order 2-D float16 array")
         self.rows_held, self.dim = shape
+        if len(row_of) and int(row_of.max()) >= self.rows_held:
+            raise ValueError(f"{member}: holds {self.rows_held} rows, row {row_of.max()} wanted")
         self.row_of = row_of
         self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
         import weakref

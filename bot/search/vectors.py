@@ -394,30 +394,32 @@ def vector_index(
         matrix[missing] = fresh
     cached = len(rows)
     del fresh, stored, rows
+    written = False
     if path is not None and (len(missing) or cached != len(set(keys))):
         try:
             store_vectors(path, embedder.name, keys, matrix)
+            written = True
         except OSError as exc:
             log.warning("could not write the vector cache %s: %s", path, exc)
     if not large:
         return VectorIndex(embedder, matrix)
-    exact_rows = _exact_rows(path, keys, matrix)
+    # The cache file's row of each record: its position when just written, else
+    # where its key was found (the file then holds exactly these records).
+    exact_rows = _exact_rows(path, np.arange(n) if written else at, matrix)
     ann = ann_index(keys_of(keys), lambda r: matrix[r], dim, cache_dir, embedder.name, exact_rows)
     return VectorIndex(embedder, np.zeros((0, dim), dtype=np.float32), ann)
 
 
 def _exact_rows(
-    path: Path | None, keys: Sequence[bytes], matrix: np.ndarray
+    path: Path | None, row_of: np.ndarray, matrix: np.ndarray
 ) -> Callable[[np.ndarray], np.ndarray]:
     """Exact float vectors of record positions for re-ranking the approximate index's
-    candidates: read from the vector cache file when it holds them (no copy in
-    memory), else from the float16 matrix kept."""
-    if path is not None:
+    candidates: read from the vector cache file when it holds them (``row_of``: each
+    record's row there, -1 when absent; no copy in memory), else from the float16
+    matrix kept."""
+    if path is not None and len(row_of) and row_of.min() >= 0:
         try:
-            stored, _ = _cached_matrix(path, "", keys_only=True)
-            row_of = np.fromiter((stored.get(k, -1) for k in keys), dtype=np.int64, count=len(keys))
-            if len(row_of) and row_of.min() >= 0:
-                return FileRows(path, "vectors", row_of)
+            return FileRows(path, "vectors", row_of)
         except (OSError, ValueError, KeyError) as exc:
             log.warning("vector cache %s unreadable for re-ranking (%s)", path, exc)
     kept = matrix
