@@ -30,6 +30,7 @@ def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
     for key in (
         "build_s",
         "reload_s",
+        "reload_fresh_s",
         "vreload_s",
         "cache_load_s",
         "serve_rss_mb",
