@@ -23,9 +23,10 @@ terms first, takes the k-th best score as a threshold, and then only records
 holding an *essential* term (one whose upper bound could still lift a record past
 the threshold) are candidates; common terms are only looked up for those
 candidates (binary search in their postings). Work is bounded by the query's
-postings and is usually far smaller; it never scans all records. The plan is
-Python over numpy (:mod:`bot.search.topk`: the reference) or, on large indexes
-with numba installed, one compiled call (:mod:`bot.search.kernels`).
+postings and is usually far smaller; it never scans all records. That plan is
+Python over numpy (:mod:`bot.search.topk`: the reference); on large indexes with
+numba installed, a compiled document-at-a-time MaxScore (:mod:`bot.search.kernels`)
+returns the same results, faster.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ import numpy as np
 import scipy.sparse
 
 from bot.errors import CacheError
-from bot.search import topk as _topk
 from bot.search.topk import (
     EMPTY_IDS,
     EMPTY_SCORES,
@@ -494,7 +494,7 @@ class SparseBM25:
         the candidates that can still reach ``theta``. The few finalists get
         exact scores. Work follows the question's postings, never the corpus.
 
-        On large indexes the same plan runs as one compiled call
+        On large indexes a compiled document-at-a-time MaxScore answers instead
         (:mod:`bot.search.kernels`, numba); results are identical either way.
         """
         sequence = [tid for t in query if (tid := self._vocab.get(t)) is not None]
@@ -512,8 +512,7 @@ class SparseBM25:
 
     def _kernel_args(self, sequence: np.ndarray, k: int) -> tuple[Any, ...]:
         """:func:`bot.search.kernels.top_k`'s arguments but the scratch: the index's arrays,
-        the query, rank_bm25's numbers and the numpy path's tuning (read at each call, so
-        the tests can force every path of both)."""
+        the query and rank_bm25's numbers."""
         return (
             self._indptr,
             self._docs,
@@ -528,23 +527,15 @@ class SparseBM25:
             k,
             self.delta,
             self.k1 + 1,  # the same Python float rank_bm25's expression multiplies by
-            self._terms_per_record,
-            _topk.SMALL_QUERY,
-            _topk.SEARCH_COST,
-            _topk.PROBES,
-            _topk.PROBE_MIN,
-            _topk.PROBE_SHARE,
         )
 
     def _top_k_compiled(self, sequence: list[int], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`top_k` as one compiled call: the same plan and results, no Python per step."""
+        """:meth:`top_k` as one compiled call (document-at-a-time MaxScore): same results."""
         assert self._kernel is not None
         buffers = self._thread_buffers()
-        if not hasattr(buffers, "cands"):  # only the compiled path collects candidates here
-            buffers.cands = np.empty(self.corpus_size, dtype=np.int32)
         args = self._kernel_args(np.array(sequence, dtype=np.int64), k)
         try:
-            return self._kernel(*args, buffers.sums, buffers.cands, buffers.slots)
+            return self._kernel(*args, buffers.slots)
         except BaseException:
             del buffers.sums, buffers.slots  # maybe left dirty: fresh ones next time
             raise
@@ -553,8 +544,7 @@ class SparseBM25:
         """Compile the kernel for this index's array types now (or load it from numba's
         cache: see :mod:`bot.search.kernels`), so the first question does not wait."""
         assert self._kernel is not None
-        scratch = (np.zeros(1, np.float32), np.empty(1, np.int32), np.full(1, -1, np.int32))
-        self._kernel(*self._kernel_args(np.empty(0, dtype=np.int64), 1), *scratch)
+        self._kernel(*self._kernel_args(np.empty(0, dtype=np.int64), 1), np.full(1, -1, np.int32))
 
     def _candidates(self, plan: QueryPlan, acc: Accumulator, k: int) -> np.ndarray:
         """Records among which the exact top k lies (usually little more than k).
