@@ -235,7 +235,8 @@ def test_the_cache_lists_its_files_and_links(folder: Path, tmp_path: Path) -> No
     assert meta[patch.FILES] == [[key, 100] for key in keys]
     raw = store.load_raw(path, FINGERPRINT)
     ids = [record.id for record in index.knowledge.records]
-    assert raw.extra["ids.hash"].tolist() == patch.id_hashes(ids).tolist()
+    assert raw.records.id_hashes().tolist() == store.id_hashes(ids).tolist()
+    assert "records.id_hashes" in raw.records.to_arrays()  # read from the file, not hashed
     sources = raw.extra["links.from"].tolist()
     linked = [
         (i, target)
@@ -248,19 +249,17 @@ def test_the_cache_lists_its_files_and_links(folder: Path, tmp_path: Path) -> No
 
 
 def test_ids_are_found_by_hash_and_confirmed_by_the_id(monkeypatch: pytest.MonkeyPatch) -> None:
-    builder = store.RecordStoreBuilder()
-    for record_id in ("a-1", "b-2", "c-3", "b-2"):
-        builder.add({"id": record_id})
-    records = builder.build()
-    table = patch.IdTable(records, patch.store_hashes(records))
-    assert table.positions(["c-3", "a-1", "zz"]) == [2, 0, None]
-    assert not table.unique()
+    def records(*ids: str) -> store.RecordStore:
+        builder = store.RecordStoreBuilder()
+        for record_id in ids:
+            builder.add({"id": record_id})
+        return builder.build()
+
+    assert records("a-1", "b-2", "c-3").positions(["c-3", "a-1", "zz"]) == [2, 0, None]
+    assert not records("a-1", "b-2", "c-3", "b-2").ids_unique()
     # Every id hashing alike: still exact, by comparing the ids themselves.
-    monkeypatch.setattr(patch, "id_hashes", lambda ids: np.zeros(len(list(ids)), dtype="<u8"))
-    builder = store.RecordStoreBuilder()
-    for record_id in ("a-1", "b-2", "c-3"):
-        builder.add({"id": record_id})
-    records = builder.build()
-    table = patch.IdTable(records, patch.store_hashes(records))
-    assert table.positions(["c-3", "a-1", "zz"]) == [2, 0, None]
-    assert table.unique()
+    monkeypatch.setattr(store, "id_hashes", lambda ids: np.zeros(len(list(ids)), dtype="<u8"))
+    colliding = records("a-1", "b-2", "c-3")
+    assert colliding.positions(["c-3", "a-1", "zz"]) == [2, 0, None]
+    assert colliding.ids_unique()
+    assert not records("a-1", "b-2", "a-1").ids_unique()

@@ -218,7 +218,6 @@ def _merged_index(
         if not patched.valid:
             _invalid(folder)
         scorer, records, links, spelling = patched.scorer, patched.records, patched.links, []
-        hashes = patched.hashes
         counts = [len(found[key]) if key in found else _span(base, key) for key in keys]
     else:
         ready = [found[key] for key in keys]
@@ -228,7 +227,6 @@ def _merged_index(
         records = segments.merge_records(ready)
         spelling = segments.merge_spelling(ready)
         links = patch.segment_links(ready)
-        hashes = patch.store_hashes(records)
         counts = [len(part) for part in ready]
     report.merge_s = time.perf_counter() - t0
     built = set(report.built)
@@ -246,7 +244,7 @@ def _merged_index(
         records,
         fingerprint=FINGERPRINT,
         meta=meta,
-        extra=patch.extra_arrays(links, hashes),
+        extra=patch.link_arrays(*links),
     )
     segments.prune(cache_dir, keys)
     report.store_s = time.perf_counter() - t0

@@ -31,7 +31,6 @@ were reordered, one file's content appears twice, or no cache can serve.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
@@ -93,69 +92,14 @@ def segment_links(segments: Sequence[Segment]) -> tuple[np.ndarray, list[str]]:
     targets: list[str] = []
     start = 0
     for segment in segments:
-        for source, target in segment.links:
-            position = segment.records.position(source)
+        found = segment.records.positions([source for source, _ in segment.links])
+        for position, (source, target) in zip(found, segment.links, strict=True):
             if position is None:  # pragma: no cover - a segment's links come from its records
                 raise CacheError(f"segment link from unknown record {source!r}")
             sources.append(start + position)
             targets.append(target)
         start += len(segment)
     return np.array(sources, dtype=np.int64), targets
-
-
-# --- ids --------------------------------------------------------------------------------
-
-
-def id_hashes(ids: Iterable[str]) -> np.ndarray:
-    """64-bit hashes (blake2b) of record ids, in order: the cache keeps them
-    (``extra.ids.hash``) so a patch finds records by id without a dict of a million."""
-    joined = b"".join(hashlib.blake2b(i.encode("utf-8"), digest_size=8).digest() for i in ids)
-    return np.frombuffer(joined, dtype="<u8")
-
-
-def store_hashes(records: store.RecordStore) -> np.ndarray:
-    """:func:`id_hashes` of every record of a store."""
-    return id_hashes(records.record_id(i) for i in range(len(records)))
-
-
-class IdTable:
-    """Records found by id through their sorted id hashes, every hit confirmed against the
-    id itself (so a hash collision can cost a comparison, never a wrong answer)."""
-
-    def __init__(self, records: store.RecordStore, hashes: np.ndarray) -> None:
-        if len(hashes) != len(records):
-            raise CacheError("id hashes do not match the records")
-        self._records = records
-        self._order = np.argsort(hashes, kind="stable")
-        self._sorted = hashes[self._order]
-
-    def positions(self, ids: Sequence[str]) -> list[int | None]:
-        """Each id's record position, or None."""
-        wanted = id_hashes(ids)
-        first = np.searchsorted(self._sorted, wanted, "left").tolist()
-        end = np.searchsorted(self._sorted, wanted, "right").tolist()
-        found: list[int | None] = []
-        for record_id, lo, hi in zip(ids, first, end, strict=True):
-            hits = (int(p) for p in self._order[lo:hi].tolist())
-            found.append(next((p for p in hits if self._records.record_id(p) == record_id), None))
-        return found
-
-    def unique(self) -> bool:
-        """Whether no two records share an id (only equal hashes are compared as ids)."""
-        same = np.flatnonzero(self._sorted[1:] == self._sorted[:-1])
-        for start in np.unique(np.searchsorted(self._sorted, self._sorted[same])).tolist():
-            stop = int(np.searchsorted(self._sorted, self._sorted[start], "right"))
-            ids = [self._records.record_id(int(p)) for p in self._order[start:stop].tolist()]
-            if len(set(ids)) != len(ids):
-                return False
-        return True
-
-
-def extra_arrays(
-    links: tuple[np.ndarray, Sequence[str]], hashes: np.ndarray
-) -> dict[str, np.ndarray]:
-    """What a merged cache keeps for the next patch: its links and its id hashes."""
-    return {**link_arrays(*links), "ids.hash": np.asarray(hashes, dtype="<u8")}
 
 
 # --- the base ---------------------------------------------------------------------------
@@ -221,8 +165,6 @@ class Patched:
     scorer: SparseBM25
     records: store.RecordStore
     links: tuple[np.ndarray, list[str]]
-    #: :func:`id_hashes` of the records, in order.
-    hashes: np.ndarray
     #: False when an id is duplicated or a link names no record: report as load() does.
     valid: bool
 
@@ -244,31 +186,21 @@ def apply(base: Base, files: Sequence[tuple[str, Segment | None]]) -> Patched | 
     if old is None:
         return None
     terms, indptr, docs, tf, doc_len = old
-    old_hashes = base.raw.extra.get("ids.hash")
-    if old_hashes is None or len(old_hashes) != len(doc_len) or old_hashes.dtype != np.dtype("<u8"):
-        return None  # a cache written before id hashes were kept
     renumber = np.full(len(doc_len), -1, dtype=np.int32)  # records < 2**31: half the bytes
     for lo, hi, start in kept:
         renumber[lo:hi] = np.arange(start, start + hi - lo, dtype=np.int32)
     scorer = _postings(terms, indptr, docs, tf, doc_len, renumber, added, total)
     pieces: list[tuple[store.RecordStore, int, int]] = []
-    hashes = []
     for lo, hi, _, segment in _in_order(kept, added):
-        if segment is None:
-            pieces.append((base.raw.records, lo, hi))
-            hashes.append(old_hashes[lo:hi])
-        else:
-            pieces.append((segment.records, 0, hi))
-            hashes.append(store_hashes(segment.records))
-    records = store.splice(pieces)
+        pieces.append((base.raw.records, lo, hi) if segment is None else (segment.records, 0, hi))
+    records = store.splice(pieces)  # ids, content keys and id hashes spliced alike
     try:
         links = _links(base, renumber, added)
-        table = IdTable(records, np.concatenate(hashes))
     except CacheError as exc:
         log.info("cannot patch from %s (%s): merging every file", base.raw.path, exc)
         return None
-    valid = table.unique() and _links_resolve(table, records, links)
-    return Patched(scorer, records, links, np.concatenate(hashes), valid)
+    valid = records.ids_unique() and _links_resolve(records, links)
+    return Patched(scorer, records, links, valid)
 
 
 _Kept = list[tuple[int, int, int]]  # (first, end) in the base, first position in the new order
@@ -427,12 +359,10 @@ def _links(base: Base, renumber: np.ndarray, added: _Added) -> tuple[np.ndarray,
     return np.concatenate(all_sources), all_targets
 
 
-def _links_resolve(
-    table: IdTable, records: store.RecordStore, links: tuple[np.ndarray, list[str]]
-) -> bool:
+def _links_resolve(records: store.RecordStore, links: tuple[np.ndarray, list[str]]) -> bool:
     """Every link names another record of the patched base."""
     sources, targets = links
-    found = table.positions(targets)
+    found = records.positions(targets)
     return all(
         at is not None and at != source for at, source in zip(found, sources.tolist(), strict=True)
     )
