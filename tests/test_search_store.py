@@ -207,6 +207,31 @@ def test_lazy_records_survive_replacement(tmp_path: Path, stored: Path) -> None:
     assert cached.records[2] == RECORDS[2]
 
 
+def test_a_file_replaced_while_it_loads_is_read_whole_from_the_old_one(
+    tmp_path: Path, stored: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process may replace the cache file between its header and its records
+    being read: the records still come from the file whose header was read."""
+    real = cache._verify_member
+
+    def replaced_meanwhile(zf: zipfile.ZipFile, name: str) -> None:
+        real(zf, name)
+        index, _ = build()
+        other = record_store([{"id": f"r{i}", "claim": "x" * 50} for i in range(3)])
+        store(tmp_path, DIGEST, index, other, fingerprint="v1")
+
+    for load in (
+        lambda: load_cached(tmp_path, DIGEST, fingerprint="v1"),
+        lambda: cache.load_raw(stored, "v1"),
+    ):
+        monkeypatch.setattr(cache, "_verify_member", real)
+        store(tmp_path, DIGEST, *build(), fingerprint="v1")  # the original again
+        monkeypatch.setattr(cache, "_verify_member", replaced_meanwhile)
+        loaded = load()
+        assert loaded is not None
+        assert [loaded.records[i] for i in range(3)] == RECORDS
+
+
 def test_bad_digest_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         cache_path(tmp_path, "../../etc/passwd")

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
@@ -138,9 +139,10 @@ class _FileBytes:
     deletion by a newer cache.
     """
 
-    def __init__(self, path: Path, offset: int, length: int) -> None:
+    def __init__(self, fd: int, offset: int, length: int) -> None:
+        """``fd``: a descriptor of the file, owned (closed) by this object from now on."""
         self.offset, self.length = offset, length
-        self.fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self.fd = fd
         weakref.finalize(self, os.close, self.fd)
 
     def __len__(self) -> int:
@@ -502,7 +504,7 @@ def load_cached(
 
 
 def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as opened, np.load(opened, allow_pickle=False) as npz:
         header = _header(npz, digest, fingerprint)
         names = set(npz.files)
         for name in names:
@@ -518,7 +520,7 @@ def _read(path: Path, digest: str, fingerprint: str, lazy: bool) -> Cached:
             raise CacheError("record store array 'records.blob' is missing")
         if lazy:
             _verify_member(npz.zip, "records.blob")
-            arrays["records.blob"] = _member_bytes(path, npz.zip, "records.blob")
+            arrays["records.blob"] = _member_bytes(opened.fileno(), npz.zip, "records.blob")
         else:
             arrays["records.blob"] = npz["records.blob"]
     records = RecordStore.from_arrays(arrays)
@@ -577,7 +579,7 @@ def load_raw(path: Path, fingerprint: str) -> Raw:
 
     Raises CacheError (or OSError) when the file cannot be trusted.
     """
-    with np.load(path, allow_pickle=False) as npz:
+    with open(path, "rb") as opened, np.load(opened, allow_pickle=False) as npz:
         header = json.loads(npz["cache_meta"].tobytes().decode("utf-8"))
         if header.get("fingerprint") != fingerprint or header.get("version") != CACHE_VERSION:
             raise StaleCacheError("built with another fingerprint or version")
@@ -586,7 +588,7 @@ def load_raw(path: Path, fingerprint: str) -> Raw:
         extra = {n.removeprefix("extra."): npz[n] for n in names if n.startswith("extra.")}
         arrays = {n: npz[n] for n in names if n.startswith("records.") and n != "records.blob"}
         _verify_member(npz.zip, "records.blob")
-        arrays["records.blob"] = _member_bytes(path, npz.zip, "records.blob")
+        arrays["records.blob"] = _member_bytes(opened.fileno(), npz.zip, "records.blob")
     records = RecordStore.from_arrays(arrays)
     if len(records) != header.get("records"):
         raise CacheError(f"{len(records)} records, {header.get('records')} announced")
@@ -671,25 +673,41 @@ def _verify_member(zf: zipfile.ZipFile, name: str) -> None:
             pass
 
 
-def _member_bytes(path: Path, zf: zipfile.ZipFile, name: str) -> _FileBytes:
-    """Where a stored (uncompressed) 1-D uint8 array's data lies inside the zip file."""
+def _member_bytes(source: Path | int, zf: zipfile.ZipFile, name: str) -> _FileBytes:
+    """Where a stored (uncompressed) 1-D uint8 array's data lies inside the zip file.
+
+    ``source``: the file, best as a descriptor of the very file ``zf`` read (the
+    path may name a newer cache by now: another process may have replaced it).
+    """
     info = zf.getinfo(name + ".npy")
-    with open(path, "rb") as fh:
-        fh.seek(info.header_offset)
-        local = fh.read(30)
-        if len(local) != 30 or local[:4] != b"PK\x03\x04":
-            raise CacheError(f"array {name!r}: bad zip local header")
-        name_len, extra_len = struct.unpack("<HH", local[26:30])
-        start = info.header_offset + 30 + name_len + extra_len
-        fh.seek(start)
-        version = np.lib.format.read_magic(fh)
-        if version == (1, 0):
-            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
-        else:
-            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
-        offset = fh.tell()
+    fd = (
+        os.dup(source)
+        if isinstance(source, int)
+        else os.open(source, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    )
+    try:
+        return _locate(fd, info, name)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _locate(fd: int, info: zipfile.ZipInfo, name: str) -> _FileBytes:
+    """Read with ``pread`` only: the descriptor's file offset is shared with its owner."""
+    local = os.pread(fd, 30, info.header_offset)
+    if len(local) != 30 or local[:4] != b"PK\x03\x04":
+        raise CacheError(f"array {name!r}: bad zip local header")
+    name_len, extra_len = struct.unpack("<HH", local[26:30])
+    start = info.header_offset + 30 + name_len + extra_len
+    head = io.BytesIO(os.pread(fd, 65536, start))  # an .npy header is far shorter
+    version = np.lib.format.read_magic(head)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(head)
+    else:
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(head)
+    offset = start + head.tell()
     if dtype != np.uint8 or len(shape) != 1 or fortran:
         raise CacheError(f"array {name!r}: expected a 1-D uint8 array")
     if offset - start + shape[0] != info.file_size:
         raise CacheError(f"array {name!r}: size does not match the zip entry")
-    return _FileBytes(path, offset, shape[0])
+    return _FileBytes(fd, offset, shape[0])
