@@ -32,12 +32,12 @@ When (read by ``SparseBM25`` each time an index is built or loaded): from
 environment forces the numpy path, ``BOT_NUMBA=1`` this one at any size.
 Without numba (``pip install claimbot[fast]``) the numpy path serves and these
 functions stay plain Python. Below 20k records numba's start-up in a process
-(~1.3 s and ~130 MB: its own import and target set-up, paid once) would cost a
+(~1.1 s and ~130 MB: its import and the cached code, paid once) would cost a
 one-shot ``ask`` more than the questions save.
 
 Compiling: ``cache=True`` keeps the machine code in ``__pycache__`` (or numba's
 user cache), so only the first process after an install compiles it (~20 s on
-this 2-core machine); later processes load it. ``SparseBM25`` calls the kernel
+this 2-core machine); later processes load it (~0.6 s). ``SparseBM25`` calls the kernel
 once when an index is built or loaded (an empty question), so the first real
 question does not wait for either.
 """

@@ -73,7 +73,7 @@ _KIND = "claimbot.SparseBM25"
 
 
 #: From this many records on, :meth:`SparseBM25.top_k` runs compiled (:mod:`bot.search.kernels`)
-#: unless ``BOT_NUMBA=0``: numba's start-up (~1.3 s and ~130 MB once a process) only pays
+#: unless ``BOT_NUMBA=0``: numba's start-up (~1.1 s and ~130 MB once a process) only pays
 #: back on large indexes; below, the numpy path answers in well under a millisecond anyway.
 KERNEL_MIN_RECORDS = 20_000
 
