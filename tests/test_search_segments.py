@@ -105,3 +105,26 @@ def test_invalid_file_is_not_cached(tmp_path: Path) -> None:
     raw = b"- id: x\n"
     result = segments.build_file(raw, "x.yaml", (), "12" * 32, tmp_path)
     assert not result.valid and not segments.segment_path(tmp_path, "12" * 32).exists()
+
+
+def test_building_a_file_leaves_the_cycle_collector_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gc
+
+    raw = next(p.read_bytes() for p in record_files(KNOWLEDGE) if p.name != "aliases.yaml")
+    seen: list[bool] = []
+    real = segments.analyse
+    monkeypatch.setattr(
+        segments, "analyse", lambda *args: seen.append(gc.isenabled()) or real(*args)
+    )
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            assert segments.build_file(raw, "r.yaml", (), f"{int(enabled)}" * 64, tmp_path).valid
+            assert gc.isenabled() is enabled
+            assert not segments.build_file(b"- id: x\n", "x.yaml", (), "2" * 64, tmp_path).valid
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable()
+    assert seen == [False, False]  # paused while the file was analysed

@@ -21,13 +21,14 @@ runs threads), each writing its own segment file and handing back only its key.
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from itertools import pairwise
@@ -245,11 +246,31 @@ def build_file(
     the knowledge base's problems through :func:`bot.knowledge.load`.
     """
     t0 = time.perf_counter()
-    loaded = read_record_file(raw, name)
-    if not loaded.valid:
-        return Built(key, True, time.perf_counter() - t0, valid=False)
-    save(cache_dir, analyse([r for r, *_ in loaded.records], aliases, key))
+    with _collector_paused():
+        loaded = read_record_file(raw, name)
+        if not loaded.valid:
+            return Built(key, True, time.perf_counter() - t0, valid=False)
+        segment = analyse([r for r, *_ in loaded.records], aliases, key)
+    save(cache_dir, segment)
     return Built(key, True, time.perf_counter() - t0)
+
+
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector off while one file is parsed and analysed.
+
+    The file's events, dicts and records are freed by reference counting; the
+    collector would only walk the heap again and again as they are allocated
+    (in a serving process, every index and answer object too): 10-15 % of a
+    10,000-record file's build. Paused for that one file, never longer.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _build_path(
