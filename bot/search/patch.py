@@ -13,10 +13,12 @@ in what changed:
   reads its stored arrays (CRC-checked, nothing derived);
 - :func:`apply` renumbers the kept records (old position → new, monotone, so
   each term's postings stay sorted), drops the changed files' postings,
-  inserts the new segments' postings where they sort (one ``searchsorted``
-  and one ``np.insert``: a pass over the postings, no sort), drops terms left
-  without postings, splices the records' JSON by byte ranges, and checks ids
-  and links across the whole knowledge base as a full merge does.
+  inserts the new segments' postings where they sort (vectorised binary
+  searches in each term's run and one ``np.insert``: a pass over the
+  postings, no sort), drops terms left without postings, splices the records'
+  JSON, content keys and id hashes by ranges (:func:`bot.search.store.splice`),
+  and checks ids and links across the whole knowledge base as a full merge
+  does (through the sorted id hashes, not a dict of every id).
 
 The patched index holds the very postings, record lengths, records and links
 of a full rebuild, so scores and rankings are identical bit for bit; only the
