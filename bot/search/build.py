@@ -221,12 +221,12 @@ def _merged_index(
         counts = [len(found[key]) if key in found else _span(base, key) for key in keys]
     else:
         ready = [found[key] for key in keys]
-        if not segments.links_resolve(ready):
+        records = segments.merge_records(ready)
+        links = segments.segment_links(ready)
+        if not segments.links_hold(records, links):
             _invalid(folder)
         scorer = SparseBM25.from_counts(part.counts for part in ready)
-        records = segments.merge_records(ready)
         spelling = segments.merge_spelling(ready)
-        links = patch.segment_links(ready)
         counts = [len(part) for part in ready]
     report.merge_s = time.perf_counter() - t0
     built = set(report.built)
@@ -288,11 +288,9 @@ def _segments(
         segment = found[key]
         if segment is None:
             segment = segments.load(cache_dir, key)
-            report.built.append(str(path))
+            report.built.append(str(path))  # the rest are reused: counted by the caller
             if segment is None:
                 raise OSError("a segment just written could not be read back")
-        else:
-            report.reused.append(str(path))
         ready[key] = segment
     return ready
 

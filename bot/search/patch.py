@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from bot.errors import CacheError
-from bot.search import store
+from bot.search import segments, store
 from bot.search.scorer import DELTA, K1, B, SparseBM25
 from bot.search.segments import Segment
 from bot.search.spelling import SPELLING_MAX_RECORDS
@@ -85,23 +85,6 @@ def _links_from(extra: Mapping[str, np.ndarray]) -> tuple[np.ndarray, list[str]]
     if sources.dtype != np.int64 or len(sources) != len(targets):
         raise CacheError("link table does not add up")
     return sources, targets
-
-
-def segment_links(segments: Sequence[Segment]) -> tuple[np.ndarray, list[str]]:
-    """Every link of the segments' records as (source position, target id), positions in
-    the merged order: what the cache keeps so a later patch can check links again."""
-    sources: list[int] = []
-    targets: list[str] = []
-    start = 0
-    for segment in segments:
-        found = segment.records.positions([source for source, _ in segment.links])
-        for position, (source, target) in zip(found, segment.links, strict=True):
-            if position is None:  # pragma: no cover - a segment's links come from its records
-                raise CacheError(f"segment link from unknown record {source!r}")
-            sources.append(start + position)
-            targets.append(target)
-        start += len(segment)
-    return np.array(sources, dtype=np.int64), targets
 
 
 # --- the base ---------------------------------------------------------------------------
@@ -201,7 +184,7 @@ def apply(base: Base, files: Sequence[tuple[str, Segment | None]]) -> Patched | 
     except CacheError as exc:
         log.info("cannot patch from %s (%s): merging every file", base.raw.path, exc)
         return None
-    valid = records.ids_unique() and _links_resolve(records, links)
+    valid = segments.links_hold(records, links)
     return Patched(scorer, records, links, valid)
 
 
@@ -355,16 +338,7 @@ def _links(base: Base, renumber: np.ndarray, added: _Added) -> tuple[np.ndarray,
     all_sources = [moved[keep]]
     all_targets = [targets[i] for i in keep.tolist()]
     for start, segment in added:
-        new_sources, new_targets = segment_links([segment])
+        new_sources, new_targets = segments.segment_links([segment])
         all_sources.append(new_sources + start)
         all_targets.extend(new_targets)
     return np.concatenate(all_sources), all_targets
-
-
-def _links_resolve(records: store.RecordStore, links: tuple[np.ndarray, list[str]]) -> bool:
-    """Every link names another record of the patched base."""
-    sources, targets = links
-    found = records.positions(targets)
-    return all(
-        at is not None and at != source for at, source in zip(found, sources.tolist(), strict=True)
-    )

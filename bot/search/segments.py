@@ -328,15 +328,36 @@ def _collect(results: Iterable[Built], on_built: Callable[[Built], None] | None)
 
 def links_resolve(segments: Sequence[Segment]) -> bool:
     """True when ids are unique across segments and every link names another record."""
-    ids: set[str] = set()
-    total = 0
-    for segment in segments:
-        for i in range(len(segment.records)):
-            ids.add(segment.records.record_id(i))
-        total += len(segment.records)
-    if len(ids) != total:
+    return links_hold(merge_records(segments), segment_links(segments))
+
+
+def links_hold(records: RecordStore, links: tuple[np.ndarray, Sequence[str]]) -> bool:
+    """True when the records' ids are unique and every link (source position, target
+    id) names another record: the one check of a full merge and of a patch."""
+    if not records.ids_unique():
         return False
-    return all(b in ids and a != b for s in segments for a, b in s.links)
+    sources, targets = links
+    found = records.positions(targets)
+    return all(
+        at is not None and at != source for at, source in zip(found, sources.tolist(), strict=True)
+    )
+
+
+def segment_links(segments: Sequence[Segment]) -> tuple[np.ndarray, list[str]]:
+    """Every link of the segments' records as (source position, target id), positions in
+    the merged order: what the cache keeps so a later patch can check links again."""
+    sources: list[int] = []
+    targets: list[str] = []
+    start = 0
+    for segment in segments:
+        found = segment.records.positions([source for source, _ in segment.links])
+        for position, (source, target) in zip(found, segment.links, strict=True):
+            if position is None:  # pragma: no cover - a segment's links come from its records
+                raise CacheError(f"segment link from unknown record {source!r}")
+            sources.append(start + position)
+            targets.append(target)
+        start += len(segment)
+    return np.array(sources, dtype=np.int64), targets
 
 
 def merge_records(segments: Sequence[Segment]) -> RecordStore:
@@ -371,6 +392,7 @@ __all__ = [
     "analyse",
     "build_file",
     "build_missing",
+    "links_hold",
     "links_resolve",
     "load",
     "merge_records",
@@ -378,5 +400,6 @@ __all__ = [
     "prune",
     "save",
     "segment_key",
+    "segment_links",
     "segment_path",
 ]
