@@ -633,9 +633,9 @@ def _slots(rec: dict) -> dict[str, str]:
     }
 
 
-def write_yaml_file(task: tuple[int, int, int, str]) -> int:
-    """Write records start..stop of a size-n base as one YAML file (in a worker process)."""
-    n, start, stop, path = task
+def file_records(n: int, start: int, stop: int) -> list[dict[str, Any]]:
+    """Records start..stop of a size-n base as one file holds them: a ``denied_by`` names
+    the next record's real id (or is dropped at the end of the base)."""
     batch = list(records(n, start=start, stop=min(stop + 1, n)))
     following = batch[stop - start] if len(batch) > stop - start else None
     batch = batch[: stop - start]
@@ -646,7 +646,13 @@ def write_yaml_file(task: tuple[int, int, int, str]) -> int:
                 del record["denied_by"]
             else:
                 record["denied_by"] = [nxt["id"]]
-    text = "".join(yaml_record(record) for record in batch)
+    return batch
+
+
+def write_yaml_file(task: tuple[int, int, int, str]) -> int:
+    """Write records start..stop of a size-n base as one YAML file (in a worker process)."""
+    n, start, stop, path = task
+    text = "".join(yaml_record(record) for record in file_records(n, start, stop))
     Path(path).write_text(text, encoding="utf-8")
     return len(text)
 

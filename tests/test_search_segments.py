@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,34 @@ def test_merged_segments_equal_the_whole_knowledge_base() -> None:
     assert [records.record_id(i) for i in range(len(records))] == [r.id for r in kb.records]
     assert segments.merge_spelling(parts) == spelling_words(kb)
     assert segments.links_resolve(parts)
+
+
+def test_segments_carry_content_keys_and_id_hashes_through_the_merge(tmp_path: Path) -> None:
+    """Hashed where each file is analysed; the merge joins them, equal to hashing the whole."""
+    from bot.search.store import RecordStore, content_key, id_hashes
+
+    parts, _ = shipped_segments()
+    for part in parts:
+        segments.save(tmp_path, dataclasses.replace(part, key="ab" * 32))
+        back = segments.load(tmp_path, "ab" * 32)
+        assert back is not None
+        assert np.array_equal(back.records.id_hashes(), part.records.id_hashes())
+    merged = segments.merge_records(parts)
+    arrays = merged.to_arrays("")
+    assert "keys" in arrays and "id_hashes" in arrays  # joined, not recomputed
+    n = len(merged)
+    keys = [content_key(merged.raw(i)) for i in range(n)]
+    assert [bytes(k) for k in merged.content_keys()] == keys
+    assert np.array_equal(merged.id_hashes(), id_hashes(merged.record_id(i) for i in range(n)))
+    # A segment cached before they were kept: the merge computes them for all.
+    bare = RecordStore.from_arrays(
+        {k: v for k, v in parts[0].records.to_arrays("").items() if k not in ("keys", "id_hashes")},
+        "",
+    )
+    old = segments.Segment("k", bare, parts[0].counts, parts[0].links, parts[0].spelling)
+    mixed = segments.merge_records([old, *parts[1:]])
+    assert "keys" not in mixed.to_arrays("")
+    assert [bytes(k) for k in mixed.content_keys()] == keys
 
 
 def test_spelling_words_come_from_the_analysers_memory(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -303,7 +303,8 @@ async def serve(settings: Settings, service: Service, feedback: FeedbackStore) -
             except TimeoutError:
                 log.warning(
                     "Stopped with answers still in flight after %d s; they stay in the "
-                    "journal and are answered at the next start", STOP_GRACE_SECONDS
+                    "journal and are answered at the next start",
+                    STOP_GRACE_SECONDS,
                 )
         await app.shutdown()
         feedback.store.close()

@@ -18,6 +18,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 import Stemmer
 
@@ -125,7 +126,7 @@ class Analyzer:
         """Words → stems, no aliases; stop words kept out except inside names."""
         memo = self._memo
         split = words(text)
-        found = [memo.get(word) for word in split]  # the loop in C; misses are rare
+        found = list(map(memo.get, split))  # the loop in C; misses are rare
         if None in found:
             for i, analysed in enumerate(found):
                 if analysed is None:
@@ -133,7 +134,7 @@ class Analyzer:
                     found[i] = analysed = self._word(word)
                     if len(memo) < MEMO_WORDS:  # bounded: vocabularies can be huge
                         memo[word] = analysed
-        return [stem for analysed in found for stem in analysed]  # type: ignore[union-attr]
+        return list(chain.from_iterable(found))  # type: ignore[arg-type]
 
     def seen_words(self) -> set[str] | None:
         """Every word analysed so far (None once there were too many to remember)."""
@@ -165,6 +166,8 @@ class Analyzer:
 
     def _terms(self, text: str) -> list[str]:
         stems = self._plain(text)
+        if not self._phrases:
+            return stems
         starts = self._starts
         # Only positions where an alias phrase can begin need a look (list
         # comprehension: the per-word loop stays in C for the rest).

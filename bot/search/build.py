@@ -8,9 +8,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import overload
+from typing import NoReturn, overload
 
-from bot.errors import KnowledgeError
+from bot.errors import KnowledgeError, Problem
 from bot.knowledge.loader import (
     ALIAS_FILE,
     KnowledgeBase,
@@ -26,7 +26,7 @@ from bot.search import patch, segments, store
 from bot.search.analysis import Analyzer
 from bot.search.index import Index
 from bot.search.records import LazyById, LazyRecords, record_json
-from bot.search.scorer import DELTA, K1, B, SparseBM25
+from bot.search.scorer import DELTA, K1, B
 from bot.search.vectors import Embedder, record_key, record_text, vector_index
 
 log = logging.getLogger(__name__)
@@ -51,6 +51,10 @@ class BuildReport:
     base_s: float = 0.0
     #: Reading, validating and analysing the files whose segments were missing (wall).
     segments_s: float = 0.0
+    #: Of those files, summed over the processes that built them: parsing and
+    #: validating, then analysing (so, on several workers, more than the wall).
+    parse_cpu_s: float = 0.0
+    analyse_cpu_s: float = 0.0
     merge_s: float = 0.0
     store_s: float = 0.0
     open_s: float = 0.0
@@ -221,12 +225,15 @@ def _merged_index(
         counts = [len(found[key]) if key in found else _span(base, key) for key in keys]
     else:
         ready = [found[key] for key in keys]
-        records = segments.merge_records(ready)
-        links = segments.segment_links(ready)
-        if not segments.links_hold(records, links):
+        merged = segments.merge(ready)
+        if merged is None:
             _invalid(folder)
-        scorer = SparseBM25.from_counts(part.counts for part in ready)
-        spelling = segments.merge_spelling(ready)
+        scorer, records, links, spelling = (
+            merged.scorer,
+            merged.records,
+            merged.links,
+            merged.spelling,
+        )
         counts = [len(part) for part in ready]
     report.merge_s = time.perf_counter() - t0
     built = set(report.built)
@@ -281,7 +288,12 @@ def _segments(
     """The segments of ``wanted`` files: read back when cached, else built (and cached)."""
     found = {key: segments.load(cache_dir, key) for _, _, key in wanted}
     missing = [f for f in wanted if found[f[2]] is None]
-    if not segments.build_missing(missing, aliases, cache_dir, workers):
+
+    def built(result: segments.Built) -> None:
+        report.parse_cpu_s += result.read_s
+        report.analyse_cpu_s += result.analyse_s
+
+    if not segments.build_missing(missing, aliases, cache_dir, workers, on_built=built):
         _invalid(folder)
     ready: dict[str, segments.Segment] = {}
     for path, _, key in wanted:
@@ -295,9 +307,13 @@ def _segments(
     return ready
 
 
-def _invalid(folder: Path) -> None:
+def _invalid(folder: Path) -> NoReturn:
     """Report an invalid knowledge base exactly as :func:`load` does (it raises)."""
     load(folder)
+    # load found nothing wrong: the files changed while they were being read.
+    raise KnowledgeError(
+        [Problem(str(folder), message="the files changed while they were read; try again")]
+    )
     raise KnowledgeError([])  # pragma: no cover - load found the problem first
 
 

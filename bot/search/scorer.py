@@ -138,16 +138,19 @@ class TermCounts:
 
 def count_terms(corpus: Iterable[Sequence[str]]) -> TermCounts:
     """Count a run of tokenised records (for :meth:`SparseBM25.from_counts`)."""
-    vocab: dict[str, int] = {}
-    term_ids, tfs, distinct, lengths = array("q"), array("q"), array("q"), array("q")
+    keys: list[str] = []
+    tfs, distinct, lengths = array("q"), array("q"), array("q")
     for doc in corpus:
         counts = Counter(doc)
-        term_ids.extend([vocab.setdefault(t, len(vocab)) for t in counts])
+        keys.extend(counts)
         tfs.extend(counts.values())
         distinct.append(len(counts))
         lengths.append(len(doc))
+    # Ids in order of first appearance, numbered in C (dict.fromkeys, map).
+    vocab = {t: i for i, t in enumerate(dict.fromkeys(keys))}
+    term_ids = np.fromiter(map(vocab.__getitem__, keys), dtype=np.int64, count=len(keys))
     return TermCounts(
-        list(vocab), *(np.frombuffer(a, dtype=np.int64) for a in (term_ids, tfs, distinct, lengths))
+        list(vocab), term_ids, *(np.frombuffer(a, dtype=np.int64) for a in (tfs, distinct, lengths))
     )
 
 
@@ -283,18 +286,39 @@ class SparseBM25:
         Runs are merged in order, so the result is exactly ``fit`` over all
         their records: the parent only maps each run's small vocabulary.
         """
-        vocab: dict[str, int] = {}
-        term_ids, tfs, distinct, lengths = [], [], [], []
-        for batch in batches:
-            mapping = np.array([vocab.setdefault(t, len(vocab)) for t in batch.terms], np.int64)
-            term_ids.append(mapping[batch.term_ids] if len(mapping) else batch.term_ids)
-            tfs.append(batch.tf)
-            distinct.append(batch.distinct)
-            lengths.append(batch.lengths)
-        doc_len = _concat(lengths).astype(np.int32)
-        docs = np.repeat(np.arange(len(doc_len), dtype=np.int64), _concat(distinct))
-        return cls._from_postings(
-            _concat(term_ids), docs, _concat(tfs), list(vocab), doc_len, k1, b, delta
+        runs = list(batches)
+        # The runs' vocabularies merged in order of first appearance (as fit's):
+        # dict.fromkeys and map keep the per-term work in C.
+        every = [t for run in runs for t in run.terms]
+        vocab = {t: i for i, t in enumerate(dict.fromkeys(every))}
+        mapping = np.fromiter(map(vocab.__getitem__, every), dtype=np.int64, count=len(every))
+        term_ids, start = [], 0
+        for run in runs:
+            stop = start + len(run.terms)
+            term_ids.append(mapping[start:stop][run.term_ids] if stop > start else run.term_ids)
+            start = stop
+        doc_len = _concat([run.lengths for run in runs]).astype(np.int32)
+        distinct = _concat([run.distinct for run in runs])
+        term_of, tf = _concat(term_ids), _concat([run.tf for run in runs])
+        n, v = len(doc_len), len(vocab)
+        if not n or not v:
+            docs = np.repeat(np.arange(n, dtype=np.int64), distinct)
+            return cls._from_postings(term_of, docs, tf, list(vocab), doc_len, k1, b, delta)
+        # The postings arrive record by record: grouping them by term is a
+        # transpose (scipy's linear-time CSR -> CSC, rows in order within each
+        # column), the same arrays as _from_postings' sort in a tenth of the time.
+        rows = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(distinct, out=rows[1:])
+        csc = scipy.sparse.csr_matrix((tf, term_of, rows), shape=(n, v)).tocsc()
+        return cls(
+            terms=list(vocab),
+            indptr=csc.indptr.astype(np.int64),
+            docs=csc.indices.astype(np.int32),
+            tf=csc.data.astype(_tf_dtype(int(csc.data.max(initial=0)))),
+            doc_len=doc_len,
+            k1=k1,
+            b=b,
+            delta=delta,
         )
 
     @classmethod

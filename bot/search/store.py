@@ -347,6 +347,11 @@ class RecordStore(Sequence[dict[str, Any]]):
             self._keys = np.frombuffer(joined, dtype=np.uint8).reshape(len(self), 16)
         return self._keys
 
+    def with_hashes(self, keys: np.ndarray, hashes: np.ndarray) -> RecordStore:
+        """The same records with their :meth:`content_keys` and :meth:`id_hashes` given
+        (computed where the records were built)."""
+        return RecordStore(self._records, self._ids, keys, hashes)
+
     def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
         arrays = {
             prefix + "blob": self._records.whole(),
