@@ -16,6 +16,8 @@ Each size runs its phases in fresh processes, so memory figures are each their o
    every stage timed.
 3. **reload** — one word changed in one file, ``open_index`` again: that file
    alone is read, validated and analysed, then merged.
+   **fit** — the full BM25 build from records in memory (no YAML), one process:
+   analysis, merge and cache, with generating and validating timed apart.
 4. **vectors** (up to ``--vector-sizes``) — the same with record vectors
    (:class:`bench.embed.HashEmbedder`: the model itself is far too slow here),
    cold and after one changed file.
@@ -189,6 +191,47 @@ def phase_build(n: int, workdir: Path, workers: int) -> dict[str, Any]:
         }
     )
     return result
+
+
+def phase_fit(n: int, workdir: Path) -> dict[str, Any]:
+    """The full BM25 build from records already in memory, as issue 12's first figures
+    measured it (no YAML): each file's records analysed (``segments.analyse``: stored
+    JSON, term counts, links, hashes), merged (``segments.merge``) and the index cache
+    written, in this one process (no workers). Generating and validating the records
+    comes first, file by file, and is timed apart."""
+    import shutil
+
+    from pydantic import TypeAdapter
+
+    from bot.search import segments, store
+    from bot.search.build import FINGERPRINT
+
+    adapter = TypeAdapter(list[Record])
+    parts, prepare_s, analyse_s = [], 0.0, 0.0
+    for i, (start, stop) in enumerate(_file_sizes(n)):
+        t0 = time.perf_counter()
+        records = adapter.validate_python(generate.file_records(n, start, stop))
+        t1 = time.perf_counter()
+        parts.append(segments.analyse(records, (), f"fit-{i}"))
+        t2 = time.perf_counter()
+        prepare_s, analyse_s = prepare_s + t1 - t0, analyse_s + t2 - t1
+    t0 = time.perf_counter()
+    merged = segments.merge(parts)
+    if merged is None:
+        raise RuntimeError("the generated records' links do not resolve")
+    t1 = time.perf_counter()
+    cache = workdir / "fit-cache"
+    store.store(cache, "f" * 64, merged.scorer, merged.records, fingerprint=FINGERPRINT)
+    t2 = time.perf_counter()
+    shutil.rmtree(cache, ignore_errors=True)
+    return {
+        "fit_prepare_s": prepare_s,
+        "fit_analyse_s": analyse_s,
+        "fit_merge_s": t1 - t0,
+        "fit_store_s": t2 - t1,
+        "fit_s": analyse_s + (t2 - t0),
+        "fit_records": len(merged.records),
+    }
 
 
 def phase_reload(n: int, workdir: Path, workers: int) -> dict[str, Any]:
@@ -576,7 +619,18 @@ def _reference_top(
     return order, scores[order]
 
 
-PHASES = {"prepare", "build", "reload", "vectors", "serve", "reference", "bm25s", "tantivy", "ann"}
+PHASES = {
+    "prepare",
+    "build",
+    "reload",
+    "fit",
+    "vectors",
+    "serve",
+    "reference",
+    "bm25s",
+    "tantivy",
+    "ann",
+}
 
 
 def _run_phase(
@@ -620,6 +674,8 @@ def _phase_main(args: argparse.Namespace) -> int:
         result = phase_build(n, workdir, workers)
     elif phase == "reload":
         result = phase_reload(n, workdir, workers)
+    elif phase == "fit":
+        result = phase_fit(n, workdir)
     elif phase == "vectors":
         result = phase_vectors(n, workdir, workers)
     elif phase == "serve":
@@ -692,7 +748,7 @@ def run(
             ) -> None:
                 result.update(_run_phase(name, n, work, args, fresh))
 
-            for name in ("prepare", "build", "reload"):
+            for name in ("prepare", "build", "reload", "fit"):
                 phase(name, common)
             if n in vector_sizes or quick:
                 phase("vectors", common)

@@ -299,6 +299,41 @@ def test_counting_in_batches_builds_the_same_index() -> None:
         assert np.array_equal(merged.top_k(query, 10)[1], whole.top_k(query, 10)[1])
 
 
+def test_transposed_sorted_and_blocked_builds_are_bit_identical(monkeypatch) -> None:
+    """from_counts groups postings by a CSR -> CSC transpose, _from_postings by sorting
+    shuffled (term, record, tf) triples, and the per-posting bounds are derived in
+    blocks of terms at scale: every array the same, bit for bit."""
+    from bot.search import scorer
+    from bot.search.scorer import B, DELTA, K1, count_terms
+
+    rng = np.random.default_rng(12)
+    corpus = zipf_corpus(rng, 400, 150, max_len=40)
+    fitted = SparseBM25.fit(corpus)
+    c = count_terms(corpus)
+    docs = np.repeat(np.arange(len(c.distinct)), c.distinct)
+    order = rng.permutation(len(docs))
+    shuffled = SparseBM25._from_postings(
+        c.term_ids[order],
+        docs[order],
+        c.tf[order],
+        c.terms,
+        c.lengths.astype(np.int32),
+        K1,
+        B,
+        DELTA,
+    )
+    monkeypatch.setattr(scorer, "_BLOCK", 64)
+    blocked = SparseBM25.fit(corpus)
+    assert len(blocked._term_blocks(np.diff(blocked._indptr))) > 10
+    derived = ("_excess", "_bound", "_fwd_indptr", "_fwd_terms", "_fwd_tf", "_norms", "_idf")
+    for other in (shuffled, blocked):
+        for name, array in fitted.to_arrays().items():
+            assert np.array_equal(other.to_arrays()[name], array), name
+        for name in derived:
+            mine, theirs = getattr(other, name), getattr(fitted, name)
+            assert mine.dtype == theirs.dtype and np.array_equal(mine, theirs), name
+
+
 def test_record_terms_and_matched_come_from_the_index() -> None:
     corpus = [["drone", "factory", "drone"], ["iran", "moscow"], []]
     sparse = SparseBM25.fit(corpus)

@@ -39,6 +39,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -76,6 +77,8 @@ _KIND = "claimbot.SparseBM25"
 #: unless ``BOT_NUMBA=0``: numba's start-up (~1.1 s and ~130 MB once a process) only pays
 #: back on large indexes; below, the numpy path answers in well under a millisecond anyway.
 KERNEL_MIN_RECORDS = 20_000
+#: Postings a block when the per-posting arrays are derived (see _excess_and_bounds).
+_BLOCK = 1 << 22
 
 
 def _compiled_top_k(records: int) -> _Kernel | None:
@@ -223,7 +226,7 @@ class SparseBM25:
         shape = (self.corpus_size, self.vocabulary_size)
         csc = scipy.sparse.csc_matrix((self._tf, self._docs, self._indptr), shape=shape)
         csr = csc.tocsr()
-        return csr.indptr.astype(np.int64), csr.indices.astype(np.int32), csr.data
+        return csr.indptr.astype(np.int64), csr.indices.astype(np.int32, copy=False), csr.data
 
     def _contributions(self, terms: np.ndarray, docs: np.ndarray, tf: np.ndarray) -> np.ndarray:
         """Postings' score terms, ``idf * (delta + tf*(k1+1) / (norm + tf))``, exactly as rank_bm25.
@@ -242,18 +245,39 @@ class SparseBM25:
     def _excess_and_bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Per posting, what the term adds above a record lacking it (float32: only to find
         candidates); per term, an upper bound of that (float64, rounded up past float32's error).
+
+        Computed in blocks of whole terms (~4M postings), so the float64 temporaries are
+        a few dozen megabytes reused, not gigabytes freshly paged in at a million records;
+        the same operations on each element, so the same bits.
         """
-        df = np.diff(self._indptr)
-        excess = np.repeat(self._idf, df)
-        excess *= self._saturation(self._docs, self._tf)
-        excess -= np.repeat(self._idf * (self.delta + 0.0), df)
-        # Strictly positive, so a zero running sum means "not a candidate".
-        small = excess.astype(np.float32)
-        np.maximum(small, np.finfo(np.float32).tiny, out=small)
-        if not len(df):
-            return small, np.empty(0)
-        bound = np.maximum.reduceat(np.maximum(excess, small), self._indptr[:-1]) * (1 + 1e-6)
+        indptr = self._indptr
+        df = np.diff(indptr)
+        small = np.empty(len(self._docs), dtype=np.float32)
+        bound = np.empty(len(df))
+        for t0, t1 in self._term_blocks(df):
+            p0, p1 = int(indptr[t0]), int(indptr[t1])
+            excess = np.repeat(self._idf[t0:t1], df[t0:t1])
+            excess *= self._saturation(self._docs[p0:p1], self._tf[p0:p1])
+            excess -= np.repeat(self._idf[t0:t1] * (self.delta + 0.0), df[t0:t1])
+            # Strictly positive, so a zero running sum means "not a candidate".
+            part = small[p0:p1]
+            part[:] = excess
+            np.maximum(part, np.finfo(np.float32).tiny, out=part)
+            starts = indptr[t0:t1] - p0
+            bound[t0:t1] = np.maximum.reduceat(np.maximum(excess, part), starts) * (1 + 1e-6)
         return small, bound
+
+    def _term_blocks(self, df: np.ndarray) -> list[tuple[int, int]]:
+        """Runs of whole terms of about _BLOCK postings each (one run when a term has no
+        postings: reduceat reads such a term's bound from the next term's first posting)."""
+        v, total = len(df), int(self._indptr[-1]) if len(self._indptr) else 0
+        if not v:
+            return []
+        if total <= _BLOCK or not df.all():
+            return [(0, v)]
+        cuts = np.searchsorted(self._indptr, np.arange(_BLOCK, total, _BLOCK)).tolist()
+        edges = sorted({0, v, *(c for c in cuts if 0 < c < v)})
+        return list(pairwise(edges))
 
     # ------------------------------------------------------------------ building
 
@@ -291,11 +315,12 @@ class SparseBM25:
         # dict.fromkeys and map keep the per-term work in C.
         every = [t for run in runs for t in run.terms]
         vocab = {t: i for i, t in enumerate(dict.fromkeys(every))}
-        mapping = np.fromiter(map(vocab.__getitem__, every), dtype=np.int64, count=len(every))
+        # int32 ids and record offsets (as the index keeps them): half the bytes to move.
+        mapping = np.fromiter(map(vocab.__getitem__, every), dtype=np.int32, count=len(every))
         term_ids, start = [], 0
         for run in runs:
             stop = start + len(run.terms)
-            term_ids.append(mapping[start:stop][run.term_ids] if stop > start else run.term_ids)
+            term_ids.append(mapping[start:stop][run.term_ids])
             start = stop
         doc_len = _concat([run.lengths for run in runs]).astype(np.int32)
         distinct = _concat([run.distinct for run in runs])
@@ -303,17 +328,18 @@ class SparseBM25:
         n, v = len(doc_len), len(vocab)
         if not n or not v:
             docs = np.repeat(np.arange(n, dtype=np.int64), distinct)
+            term_of = term_of.astype(np.int64)
             return cls._from_postings(term_of, docs, tf, list(vocab), doc_len, k1, b, delta)
         # The postings arrive record by record: grouping them by term is a
         # transpose (scipy's linear-time CSR -> CSC, rows in order within each
         # column), the same arrays as _from_postings' sort in a tenth of the time.
-        rows = np.zeros(n + 1, dtype=np.int64)
+        rows = np.zeros(n + 1, dtype=np.int64 if len(term_of) >= 2**31 else np.int32)
         np.cumsum(distinct, out=rows[1:])
         csc = scipy.sparse.csr_matrix((tf, term_of, rows), shape=(n, v)).tocsc()
         return cls(
             terms=list(vocab),
             indptr=csc.indptr.astype(np.int64),
-            docs=csc.indices.astype(np.int32),
+            docs=csc.indices.astype(np.int32, copy=False),
             tf=csc.data.astype(_tf_dtype(int(csc.data.max(initial=0)))),
             doc_len=doc_len,
             k1=k1,
