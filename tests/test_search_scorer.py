@@ -304,7 +304,7 @@ def test_transposed_sorted_and_blocked_builds_are_bit_identical(monkeypatch) -> 
     shuffled (term, record, tf) triples, and the per-posting bounds are derived in
     blocks of terms at scale: every array the same, bit for bit."""
     from bot.search import scorer
-    from bot.search.scorer import B, DELTA, K1, count_terms
+    from bot.search.scorer import DELTA, K1, B, count_terms
 
     rng = np.random.default_rng(12)
     corpus = zipf_corpus(rng, 400, 150, max_len=40)

@@ -78,7 +78,7 @@ def words(text: str) -> list[str]:
     if text.isascii():
         # ASCII needs no normalising, a control character splits words as a
         # space would, and lowercasing the whole text first splits the same.
-        if "U" in text:
+        if "US" in text or "U.S" in text:  # every match of _US holds one of them
             text = _US.sub(" usa ", text)
         # WORD's matches, three times faster: the runs of letters, digits,
         # hyphens and apostrophes; only a run holding a hyphen or an
