@@ -50,6 +50,8 @@ def test_quick_bench_completes_and_rankings_match(tmp_path: Path) -> None:
     assert result["files"] == 10 and result["build_built"] == 10
     assert result["reload_built"] == 1 and result["reload_reused"] == 9
     assert result["vreload_built"] == 1 and result["vreload_path"] == "segments"
+    # The full build from records in memory indexes the same records.
+    assert result["fit_records"] == result["records"] and result["fit_s"] > 0
     # The peers rank with their own idf: close to ours, not identical.
     assert 0.5 < result["bm25s_overlap"] <= 1 and 0.5 < result["tantivy_overlap"] <= 1
     assert 0.5 < result["ann_recall"] <= 1
