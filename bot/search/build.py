@@ -289,9 +289,13 @@ def _segments(
     found = {key: segments.load(cache_dir, key) for _, _, key in wanted}
     missing = [f for f in wanted if found[f[2]] is None]
 
+    fresh: dict[str, segments.Segment | None] = {}
+
     def built(result: segments.Built) -> None:
         report.parse_cpu_s += result.read_s
         report.analyse_cpu_s += result.analyse_s
+        if result.valid:  # read back now, while the workers build the rest
+            fresh[result.key] = segments.load(cache_dir, result.key)
 
     if not segments.build_missing(missing, aliases, cache_dir, workers, on_built=built):
         _invalid(folder)
@@ -299,7 +303,7 @@ def _segments(
     for path, _, key in wanted:
         segment = found[key]
         if segment is None:
-            segment = segments.load(cache_dir, key)
+            segment = fresh.get(key)
             report.built.append(str(path))  # the rest are reused: counted by the caller
             if segment is None:
                 raise OSError("a segment just written could not be read back")

@@ -29,7 +29,7 @@ import multiprocessing
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -336,7 +336,7 @@ def build_missing(
             pool.submit(_build_path, str(path), groups, key, str(cache_dir))
             for path, _, key in order
         ]
-        return _collect((f.result() for f in futures), on_built)
+        return _collect((f.result() for f in as_completed(futures)), on_built)
 
 
 def _collect(results: Iterable[Built], on_built: Callable[[Built], None] | None) -> bool:
