@@ -43,3 +43,21 @@ def document_terms(analyzer: Analyzer, record: Record) -> list[str]:
         field_terms = [t for text in texts[name] for t in analyzer.terms(text)]
         terms.extend(field_terms * weight)
     return terms
+
+
+def document_counts(analyzer: Analyzer, record: Record) -> tuple[dict[str, int], int]:
+    """``Counter(document_terms(...))`` and its length, without the repeated list: each
+    term's weighted frequency in order of first appearance, and the record's length."""
+    texts = field_texts(record)
+    analyse = analyzer.terms
+    tf: dict[str, int] = {}
+    get = tf.get
+    length = 0
+    for weight, name in FIELD_WEIGHTS:
+        for text in texts[name]:
+            found = analyse(text)
+            length += weight * len(found)
+            for term in found:
+                tf[term] = get(term, 0) + weight
+    return tf, length
+

@@ -37,7 +37,7 @@ import os
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import pairwise
 from pathlib import Path
@@ -141,14 +141,19 @@ class TermCounts:
 
 def count_terms(corpus: Iterable[Sequence[str]]) -> TermCounts:
     """Count a run of tokenised records (for :meth:`SparseBM25.from_counts`)."""
+    return count_frequencies((Counter(doc), len(doc)) for doc in corpus)
+
+
+def count_frequencies(records: Iterable[tuple[Mapping[str, int], int]]) -> TermCounts:
+    """A run of records counted already: (term -> frequency, length) each, terms in
+    order of first appearance (as ``Counter`` gives them)."""
     keys: list[str] = []
     tfs, distinct, lengths = array("q"), array("q"), array("q")
-    for doc in corpus:
-        counts = Counter(doc)
+    for counts, length in records:
         keys.extend(counts)
         tfs.extend(counts.values())
         distinct.append(len(counts))
-        lengths.append(len(doc))
+        lengths.append(length)
     # Ids in order of first appearance, numbered in C (dict.fromkeys, map).
     vocab = {t: i for i, t in enumerate(dict.fromkeys(keys))}
     term_ids = np.fromiter(map(vocab.__getitem__, keys), dtype=np.int64, count=len(keys))

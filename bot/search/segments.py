@@ -2,7 +2,7 @@
 
 A *segment* is what the index needs of one record file: its records as stored
 JSON (:func:`bot.search.records.record_json`) with their ids, the term counts
-of their analysed text (:func:`bot.search.scorer.count_terms`), the ids they
+of their analysed text (:func:`bot.search.scorer.count_frequencies`), the ids they
 link to, and the words spelling correction may offer. It is cached in
 ``<cache>/segments/<key>.npz``, where the key is a sha256 over the file's bytes,
 the alias groups and :data:`SEGMENT_FINGERPRINT` (analyser, field weights,
@@ -41,9 +41,9 @@ from bot.errors import CacheError
 from bot.knowledge.loader import KnowledgeBase, read_record_file
 from bot.knowledge.schema import Record
 from bot.search.analysis import MEMO_WORDS, Analyzer
-from bot.search.fields import document_terms
+from bot.search.fields import document_counts
 from bot.search.records import record_json
-from bot.search.scorer import SparseBM25, TermCounts, count_terms
+from bot.search.scorer import SparseBM25, TermCounts, count_frequencies
 from bot.search.spelling import SPELLING_MAX_RECORDS, spelling_words
 from bot.search.store import (
     RecordStore,
@@ -105,8 +105,8 @@ def _analyse(records: Sequence[Record], aliases: Sequence[Sequence[str]], key: s
         builder.add_json(line, record.id)
         keys.append(content_key(line))
         links.extend((record.id, target) for _, target in record.links())
-        docs.append(document_terms(analyzer, record))
-    counts = count_terms(docs)
+        docs.append(document_counts(analyzer, record))
+    counts = count_frequencies(docs)
     # Content keys and id hashes are hashed here, where the file is analysed (in a
     # worker): the merge only joins them (~3 s of one process at a million records).
     stored = builder.build().with_hashes(
