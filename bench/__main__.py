@@ -16,19 +16,19 @@ Each size runs its phases in fresh processes, so memory figures are each their o
    every stage timed.
 3. **reload** — one word changed in one file, ``open_index`` again: that file
    alone is read, validated and analysed, then merged.
-   **fit** — the full BM25 build from records in memory (no YAML), one process:
+4. **fit** — the full BM25 build from records in memory (no YAML), one process:
    analysis, merge and cache, with generating and validating timed apart.
-4. **vectors** (up to ``--vector-sizes``) — the same with record vectors
+5. **vectors** (up to ``--vector-sizes``) — the same with record vectors
    (:class:`bench.embed.HashEmbedder`: the model itself is far too slow here),
    cold and after one changed file.
-5. **serve** — a restart from the cache; every question through the ask path
+6. **serve** — a restart from the cache; every question through the ask path
    (question analysis, ``top_k``, cited records decoded and validated, snippet
    sentences), then the bot's own ``bot.answer.compose.answer``.
-6. **reference** — plain ``rank_bm25.BM25Plus`` on the very same tokens (every
+7. **reference** — plain ``rank_bm25.BM25Plus`` on the very same tokens (every
    top-10 compared with ours, ids and scores bit for bit), and the peers
    ``bm25s`` (numba backend where installed) and ``tantivy``
    (:mod:`bench.peers`): build time, memory, p50/p99 top-10, overlap@10.
-7. **ann** — vector search at this size: the approximate index
+8. **ann** — vector search at this size: the approximate index
    (:class:`bot.search.ann.AnnIndex`) built over the records' vectors, top-10
    p50/p99 (question embedding excluded) and recall@10 against exact search.
 

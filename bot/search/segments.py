@@ -200,10 +200,11 @@ def load(cache_dir: str | Path, key: str) -> Segment | None:
                 name: _unstrings(npz[f"{name}.blob"], npz[f"{name}.offsets"])
                 for name in ("terms", "link_from", "link_to", "spelling")
             }
+            # Kept as stored (int32): the merge moves half the bytes of int64 copies.
             counts = TermCounts(
                 strings["terms"],
                 *(
-                    npz[f"counts.{name}"].astype(np.int64)
+                    npz[f"counts.{name}"].astype(np.int32, copy=False)
                     for name in ("term_ids", "tf", "distinct", "lengths")
                 ),
             )
