@@ -657,6 +657,7 @@ def test_fast_parser_reads_what_the_locating_loader_reads(text: str) -> None:
     expected, _, found = loader._parse(text.encode(), "x.yaml")
     assert not found
     assert loader._fast_parse(text) == expected
+    assert loader._fast_parse(text) == expected  # again, its plain texts known by now
 
 
 @pytest.mark.parametrize("text", UNSERVED_CASES)

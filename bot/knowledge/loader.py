@@ -204,6 +204,11 @@ def _plain_scalar(value: str, constructor: _StrictLoader) -> Any:
     return construct(constructor, yaml.ScalarNode(tag, value))
 
 
+#: Plain scalars known to stay text (mapping keys, mostly): their resolution is skipped.
+_PLAIN_TEXT: dict[str, str] = {}
+_PLAIN_TEXT_MAX = 4096
+
+
 def _fast_parse(text: str) -> Any:
     """One YAML document's data from libyaml's event stream; raises _Unserved for
     anything the locating loader should read (any error, anchor, tag, merge or
@@ -215,31 +220,42 @@ def _fast_parse(text: str) -> Any:
     except AttributeError:  # pragma: no cover - PyYAML built without libyaml
         raise _Unserved from None
     constructor = _StrictLoader("")
-    containers: list[Any] = []
-    keys: list[tuple[str] | None] = []
+    # The open containers, each with the key it waits a value for (None: a key
+    # next); ``top`` and ``key`` are the innermost's, kept in locals (~40 events
+    # a record, so each list lookup saved counts).
+    stack: list[tuple[Any, str | None]] = []
+    top: Any = None
+    key: str | None = None
     root: Any = None
     documents = 0
     scalar, mapping, sequence = ev.ScalarEvent, ev.MappingStartEvent, ev.SequenceStartEvent
     ends = (ev.MappingEndEvent, ev.SequenceEndEvent)
+    get_event, known_text = parser.get_event, _PLAIN_TEXT.get
     try:
         while True:
-            event: Any = parser.get_event()
+            event: Any = get_event()
             kind = type(event)
             if kind is scalar:
-                if event.anchor is not None or event.tag not in (None, "!"):
+                tag = event.tag
+                if event.anchor is not None:
                     raise _Unserved
                 value: Any = event.value
-                if event.implicit[0] and event.tag is None:
-                    value = _plain_scalar(value, constructor)
+                if tag is None:
+                    if event.implicit[0] and known_text(value) is None:
+                        value = _plain_scalar(value, constructor)
+                        if type(value) is str and len(_PLAIN_TEXT) < _PLAIN_TEXT_MAX:
+                            _PLAIN_TEXT[value] = value
+                elif tag != "!":
+                    raise _Unserved
             elif kind is mapping or kind is sequence:
                 if event.anchor is not None or event.tag is not None:
                     raise _Unserved
-                containers.append({} if kind is mapping else [])
-                keys.append(None)
+                stack.append((top, key))
+                top, key = ({} if kind is mapping else []), None
                 continue
             elif kind in ends:
-                value = containers.pop()
-                keys.pop()
+                value = top
+                top, key = stack.pop()
             elif kind is ev.DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -251,23 +267,19 @@ def _fast_parse(text: str) -> Any:
                 raise _Unserved
             else:
                 continue
-            if not containers:
+            if top is None:
                 root = value
-                continue
-            top = containers[-1]
-            if type(top) is list:
+            elif type(top) is list:
                 top.append(value)
-                continue
-            key = keys[-1]
-            if key is None:
+            elif key is None:
                 if type(value) is not str or value == "<<":
                     raise _Unserved
-                keys[-1] = (value,)
+                key = value
             else:
-                if key[0] in top:
+                if key in top:
                     raise _Unserved  # a duplicate key: the locating loader says where
-                top[key[0]] = value
-                keys[-1] = None
+                top[key] = value
+                key = None
     except yaml.YAMLError:
         raise _Unserved from None
     finally:
