@@ -166,11 +166,11 @@ def test_write_is_atomic(tmp_path: Path, stored: Path, monkeypatch) -> None:
     """A writer dying mid-write leaves the old cache whole and no temporary file."""
     before = stored.read_bytes()
 
-    def dies(fh, **arrays):
+    def dies(fh, arrays):
         fh.write(b"PK\x03\x04 half a zip")
         raise OSError("disk full")
 
-    monkeypatch.setattr(cache.np, "savez", dies)
+    monkeypatch.setattr(cache, "_savez", dies)
     index, records = build()
     with pytest.raises(OSError, match="disk full"):
         store(tmp_path, DIGEST, index, records, fingerprint="v1")
@@ -264,3 +264,45 @@ def test_the_cache_keeps_each_records_content_key(
     spliced = cache.splice([(cached.records, 2, 3), (cached.records, 0, 1)])
     assert [bytes(k) for k in spliced.content_keys()] == [expected[2], expected[0]]
     assert [spliced[i]["id"] for i in range(2)] == [RECORDS[2]["id"], RECORDS[0]["id"]]
+
+
+def test_parts_read_as_one_blob_across_their_boundaries() -> None:
+    rng = np.random.default_rng(5)
+    pieces = [rng.integers(0, 256, size, dtype=np.uint8) for size in (7, 0, 1, 30, 5)]
+    parts = cache.Parts(pieces)
+    joined = np.concatenate(pieces)
+    assert len(parts) == len(joined) == parts.nbytes
+    for start in range(len(joined) + 1):
+        for stop in range(start, min(start + 12, len(joined)) + 1):
+            assert parts.read(start, stop) == joined[start:stop].tobytes()
+    assert np.array_equal(parts.joined(), joined)
+    with pytest.raises(cache.CacheError):
+        cache.Parts([np.zeros(3, dtype=np.int32)])
+
+
+def test_records_in_parts_are_written_unjoined_and_load_the_same(tmp_path: Path) -> None:
+    """A merged store keeps its segments' blobs as Parts; the cache written from them
+    is an ordinary .npz (np.load reads it, every CRC checks) with the same records."""
+    index, records = build()
+    records.content_keys(), records.id_hashes()  # as segments carry them
+    arrays = records.to_arrays("")
+    blob, offsets = arrays["blob"], arrays["offsets"]
+    cut = int(offsets[1]) + 3  # inside the second record
+    arrays["blob"] = cache.Parts([blob[:cut], blob[cut:]])
+    parted = RecordStore.from_arrays(arrays, "")
+    assert [parted.raw(i) for i in range(len(parted))] == [
+        records.raw(i) for i in range(len(records))
+    ]
+    path = store(tmp_path, DIGEST, index, parted, fingerprint="v1")
+    assert isinstance(parted.blob_bytes(), cache.Parts)  # written without joining them
+    with np.load(path, allow_pickle=False) as npz:
+        assert np.array_equal(npz["records.blob"], blob)
+    loaded = load_cached(tmp_path, DIGEST, fingerprint="v1")
+    assert loaded is not None
+    assert [loaded.records.raw(i) for i in range(len(records))] == [
+        records.raw(i) for i in range(len(records))
+    ]
+    reopened = cache.reopen_records(path, parted)
+    assert [reopened.raw(i) for i in range(len(records))] == [
+        records.raw(i) for i in range(len(records))
+    ]

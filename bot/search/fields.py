@@ -60,4 +60,3 @@ def document_counts(analyzer: Analyzer, record: Record) -> tuple[dict[str, int],
             for term in found:
                 tf[term] = get(term, 0) + weight
     return tf, length
-
