@@ -39,7 +39,7 @@ from array import array
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -318,7 +318,7 @@ class SparseBM25:
         runs = list(batches)
         # The runs' vocabularies merged in order of first appearance (as fit's):
         # dict.fromkeys and map keep the per-term work in C.
-        every = [t for run in runs for t in run.terms]
+        every = list(chain.from_iterable(run.terms for run in runs))
         vocab = {t: i for i, t in enumerate(dict.fromkeys(every))}
         # int32 ids and record offsets (as the index keeps them): half the bytes to move.
         mapping = np.fromiter(map(vocab.__getitem__, every), dtype=np.int32, count=len(every))

@@ -83,7 +83,7 @@ class Segment:
     #: (record id, linked id) pairs, for the checks across files.
     links: list[tuple[str, str]]
     #: The file's words for spelling correction; None for a file too large to offer any.
-    spelling: list[str] | None
+    spelling: Sequence[str] | None
 
     def __len__(self) -> int:
         return len(self.records)
@@ -151,6 +151,27 @@ def _unstrings(blob: np.ndarray, offsets: np.ndarray) -> list[str]:
     return [data[a:z].decode("utf-8") for a, z in pairwise(bounds)]
 
 
+class _LazyStrings(Sequence[str]):
+    """A segment's spelling words, decoded on first use: a merge above
+    SPELLING_MAX_RECORDS never uses them (half the strings a 1k-record segment holds)."""
+
+    def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
+        if not len(offsets) or offsets[0] != 0 or offsets[-1] != len(blob):
+            raise CacheError("spelling words do not add up")
+        if np.any(np.diff(offsets) < 0):
+            raise CacheError("spelling words do not add up")
+        self._blob, self._offsets = blob, offsets
+        self._strings: list[str] | None = None
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._strings is None:
+            self._strings = _unstrings(self._blob, self._offsets)
+        return self._strings[i]
+
+
 def save(cache_dir: str | Path, segment: Segment) -> Path:
     """Write a segment atomically (uncompressed ``.npz``, no pickles)."""
     path = segment_path(cache_dir, segment.key)
@@ -199,8 +220,9 @@ def load(cache_dir: str | Path, key: str) -> Segment | None:
             records = RecordStore.from_arrays(npz, "records.")
             strings = {
                 name: _unstrings(npz[f"{name}.blob"], npz[f"{name}.offsets"])
-                for name in ("terms", "link_from", "link_to", "spelling")
+                for name in ("terms", "link_from", "link_to")
             }
+            lazy_spelling = _LazyStrings(npz["spelling.blob"], npz["spelling.offsets"])
             # Kept as stored (int32): the merge moves half the bytes of int64 copies.
             counts = TermCounts(
                 strings["terms"],
@@ -221,7 +243,7 @@ def load(cache_dir: str | Path, key: str) -> Segment | None:
         ):
             raise CacheError("a term id outside the vocabulary")
         links = list(zip(strings["link_from"], strings["link_to"], strict=True))
-        spelling = strings["spelling"] if meta.get("spelling") else None
+        spelling = lazy_spelling if meta.get("spelling") else None
     except Exception as exc:  # a damaged segment costs one file's analysis, never answers
         log.warning("ignoring index segment %s (%s); it will be rebuilt", path, exc)
         with contextlib.suppress(OSError):

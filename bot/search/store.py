@@ -533,8 +533,16 @@ def _savez(fh: Any, arrays: Mapping[str, np.ndarray | Parts]) -> None:
                     np.lib.format.write_array_header_1_0(out, header)
                     for part in value.parts:
                         out.write(np.ascontiguousarray(part).data)
+                    continue
+                array = np.asanyarray(value)
+                if array.flags.c_contiguous and not array.dtype.hasobject:
+                    # write_array would copy it out in 16 MB chunks; its memory as it is
+                    np.lib.format.write_array_header_1_0(
+                        out, np.lib.format.header_data_from_array_1_0(array)
+                    )
+                    out.write(array.data if array.ndim else array.tobytes())
                 else:
-                    np.lib.format.write_array(out, np.asanyarray(value), allow_pickle=False)
+                    np.lib.format.write_array(out, array, allow_pickle=False)
 
 
 def _prune(cache_dir: Path, keep: int, current: Path) -> None:
