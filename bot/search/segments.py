@@ -156,9 +156,12 @@ class _LazyStrings(Sequence[str]):
     SPELLING_MAX_RECORDS never uses them (half the strings a 1k-record segment holds)."""
 
     def __init__(self, blob: np.ndarray, offsets: np.ndarray) -> None:
-        if not len(offsets) or offsets[0] != 0 or offsets[-1] != len(blob):
-            raise CacheError("spelling words do not add up")
-        if np.any(np.diff(offsets) < 0):
+        if (
+            not len(offsets)
+            or offsets[0] != 0
+            or offsets[-1] != len(blob)
+            or np.any(np.diff(offsets) < 0)
+        ):
             raise CacheError("spelling words do not add up")
         self._blob, self._offsets = blob, offsets
         self._strings: list[str] | None = None
@@ -416,8 +419,8 @@ def merge_records(segments: Sequence[Segment]) -> RecordStore:
     for blob, offsets in (("blob", "offsets"), ("ids_blob", "ids_offsets")):
         # The records' JSON is kept in its parts, never joined: the index cache is
         # written part by part (joining 800 MB took 2 s of a 1M-record merge).
-        joined = [p[blob] for p in parts]
-        arrays[blob] = Parts(joined) if blob == "blob" else np.concatenate(joined, dtype=np.uint8)
+        pieces = [p[blob] for p in parts]
+        arrays[blob] = Parts(pieces) if blob == "blob" else np.concatenate(pieces, dtype=np.uint8)
         shifted, base = [np.zeros(1, dtype=np.int64)], 0
         for p in parts:
             shifted.append(p[offsets][1:] + base)

@@ -375,14 +375,22 @@ class RecordStore(Sequence[dict[str, Any]]):
 
     def _writable_arrays(self, prefix: str) -> dict[str, np.ndarray | Parts]:
         """:meth:`to_arrays`, the records' blob as held (:class:`Parts` are not joined)."""
-        arrays: dict[str, np.ndarray | Parts] = {**self.to_arrays_without_blob(prefix)}
         blob = self._records.blob
-        arrays[prefix + "blob"] = blob if isinstance(blob, Parts) else self._records.whole()
-        return arrays
+        held = blob if isinstance(blob, Parts) else self._records.whole()
+        return {prefix + "blob": held, **self.to_arrays_without_blob(prefix)}
 
     def to_arrays_without_blob(self, prefix: str = "records.") -> dict[str, np.ndarray]:
         """Every array of :meth:`to_arrays` but the records' blob."""
-        return self._arrays(prefix, blob=False)
+        arrays = {
+            prefix + "offsets": self._records.offsets,
+            prefix + "ids_blob": self._ids.whole(),
+            prefix + "ids_offsets": self._ids.offsets,
+        }
+        if self._keys is not None:
+            arrays[prefix + "keys"] = self._keys
+        if self._id_hashes is not None:
+            arrays[prefix + "id_hashes"] = self._id_hashes
+        return arrays
 
     @property
     def nbytes(self) -> int:
@@ -407,20 +415,7 @@ class RecordStore(Sequence[dict[str, Any]]):
 
     def to_arrays(self, prefix: str = "records.") -> dict[str, np.ndarray]:
         """The store's arrays (the records' blob joined when held in :class:`Parts`)."""
-        return self._arrays(prefix, blob=True)
-
-    def _arrays(self, prefix: str, blob: bool) -> dict[str, np.ndarray]:
-        arrays = {
-            **({prefix + "blob": self._records.whole()} if blob else {}),
-            prefix + "offsets": self._records.offsets,
-            prefix + "ids_blob": self._ids.whole(),
-            prefix + "ids_offsets": self._ids.offsets,
-        }
-        if self._keys is not None:
-            arrays[prefix + "keys"] = self._keys
-        if self._id_hashes is not None:
-            arrays[prefix + "id_hashes"] = self._id_hashes
-        return arrays
+        return {prefix + "blob": self._records.whole(), **self.to_arrays_without_blob(prefix)}
 
     @classmethod
     def from_arrays(cls, arrays: Mapping[str, np.ndarray], prefix: str = "records.") -> RecordStore:
